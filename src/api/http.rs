@@ -1,0 +1,237 @@
+//! The HTTP conventions every resource shares: lists and their `Link` header, ETags and
+//! conditional requests, JSON merge patches, and problem+json for actix's own extractor errors.
+
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::validate::Checks;
+use crate::error::{ApiError, ApiResult};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// `limit` and `offset` of a list request, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Page {
+    pub fn new(limit: Option<i64>, offset: Option<i64>) -> ApiResult<Self> {
+        let page = Page { limit: limit.unwrap_or(DEFAULT_LIMIT), offset: offset.unwrap_or(0) };
+        let mut checks = Checks::new();
+        checks.range("limit", page.limit, 1, MAX_LIMIT);
+        checks.range("offset", page.offset, 0, i64::MAX);
+        checks.finish()?;
+        Ok(page)
+    }
+}
+
+/// A page of a list: `{"items": [...], "total": N, "limit": L, "offset": O}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListOf<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Answers a list with its `Link` header (`next` and `prev`, keeping the other query parameters).
+pub fn list_response<T: Serialize>(req: &HttpRequest, page: Page, total: i64, items: Vec<T>) -> HttpResponse {
+    let mut links = Vec::new();
+    if page.offset + page.limit < total {
+        links.push(format!("<{}>; rel=\"next\"", page_url(req, page.limit, page.offset + page.limit)));
+    }
+    if page.offset > 0 {
+        let prev = (page.offset - page.limit).max(0);
+        links.push(format!("<{}>; rel=\"prev\"", page_url(req, page.limit, prev)));
+    }
+    let mut response = HttpResponse::Ok();
+    if !links.is_empty() {
+        response.insert_header((header::LINK, links.join(", ")));
+    }
+    response.json(ListOf { items, total, limit: page.limit, offset: page.offset })
+}
+
+fn page_url(req: &HttpRequest, limit: i64, offset: i64) -> String {
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| key != "limit" && key != "offset")
+            .collect();
+    pairs.push(("limit".into(), limit.to_string()));
+    pairs.push(("offset".into(), offset.to_string()));
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    format!("{}?{}", req.path(), query)
+}
+
+/// The strong ETag of a mutable resource at a revision. The JSON `etag` field holds the same
+/// quoted value, so a client can copy it into `If-Match` as it is.
+pub fn etag(revision: i64) -> String {
+    format!("\"{revision}\"")
+}
+
+/// Whether a conditional header (`If-Match`, `If-None-Match`) names `current` or `*`; `None`
+/// when the header is absent. Lenient about missing quotes, because clients often copy the tag
+/// by hand. `If-Match` compares strongly (a weak tag never matches), `If-None-Match` weakly.
+fn condition(headers: &HeaderMap, name: header::HeaderName, current: &str, weak_matches: bool) -> Option<bool> {
+    let current = current.trim_matches('"');
+    let mut values = headers.get_all(name).peekable();
+    values.peek()?;
+    Some(values.filter_map(|v| v.to_str().ok()).flat_map(|text| text.split(',')).any(|tag| {
+        let tag = tag.trim();
+        let (weak, opaque) = match tag.strip_prefix("W/") {
+            Some(rest) => (true, rest),
+            None => (false, tag),
+        };
+        tag == "*" || ((weak_matches || !weak) && opaque.trim_matches('"') == current)
+    }))
+}
+
+/// `If-Match` must be present (428) and name the current ETag or `*` (412 otherwise).
+pub fn check_if_match(headers: &HeaderMap, current_etag: &str) -> ApiResult<()> {
+    match condition(headers, header::IF_MATCH, current_etag, false) {
+        None => Err(ApiError::PreconditionRequired),
+        Some(false) => Err(ApiError::PreconditionFailed),
+        Some(true) => Ok(()),
+    }
+}
+
+/// Whether the request carries `If-Match` at all (for writes where it is optional).
+pub fn has_if_match(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::IF_MATCH)
+}
+
+/// A resource answered with its `ETag`, or `304 Not Modified` when `If-None-Match` names it.
+pub fn entity_response<T: Serialize>(req: &HttpRequest, etag: &str, body: &T) -> HttpResponse {
+    if condition(req.headers(), header::IF_NONE_MATCH, etag, true) == Some(true) {
+        return HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish();
+    }
+    HttpResponse::Ok().insert_header((header::ETAG, etag)).json(body)
+}
+
+/// `200 OK` with the changed resource and its new `ETag`.
+pub fn updated<T: Serialize>(etag: &str, body: &T) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag)).json(body)
+}
+
+/// `201 Created` with `Location` and `ETag`.
+pub fn created<T: Serialize>(location: String, etag: &str, body: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, etag))
+        .json(body)
+}
+
+/// Applies a JSON merge patch (RFC 7396) to the editable fields of a resource and reads the
+/// result back as `T`. Fields the patch does not name keep their value; `null` clears an
+/// optional field; a field `T` does not know is refused with 400, and `read_only` fields with 422.
+pub fn merge_patch<T>(current: &T, patch: &serde_json::Value, read_only: &[&str]) -> ApiResult<T>
+where
+    T: Serialize + DeserializeOwned,
+{
+    let serde_json::Value::Object(fields) = patch else {
+        return Err(ApiError::BadRequest("a merge patch must be a JSON object".into()));
+    };
+    let mut checks = Checks::new();
+    for name in read_only {
+        if fields.contains_key(*name) {
+            checks.fail(name, "is read-only");
+        }
+    }
+    checks.finish()?;
+    let mut merged = serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
+    json_patch::merge(&mut merged, patch);
+    serde_json::from_value(merged).map_err(|e| {
+        let message = e.to_string();
+        if message.starts_with("missing field") {
+            // A required field was set to null.
+            let field = message.split('`').nth(1).unwrap_or("?").to_owned();
+            ApiError::validation(field, "is required and cannot be null")
+        } else {
+            ApiError::BadRequest(format!("invalid patch: {message}"))
+        }
+    })
+}
+
+/// Problem+json for actix's JSON extractor errors: wrong content type 415, too large 413,
+/// anything else (not JSON, wrong type, unknown field) 400.
+pub fn json_error(error: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    let api_error = match &error {
+        E::OverflowKnownLength { length, limit } => {
+            ApiError::PayloadTooLarge(format!("the body is {length} bytes; at most {limit} are accepted"))
+        }
+        E::Overflow { limit } => ApiError::PayloadTooLarge(format!("the body is over the limit of {limit} bytes")),
+        E::ContentType => ApiError::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into()),
+        E::Deserialize(e) => ApiError::BadRequest(format!("invalid JSON body: {e}")),
+        other => ApiError::BadRequest(format!("cannot read the body: {other}")),
+    };
+    api_error.into()
+}
+
+pub fn query_error(error: actix_web::error::QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query string: {error}")).into()
+}
+
+pub fn path_error(error: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid path parameter: {error}")).into()
+}
+
+/// The path templates of the API with their methods, to tell an unknown path (404) from a known
+/// path called with a method it does not have (405 with `Allow`).
+#[derive(Debug, Clone, Default)]
+pub struct KnownPaths(Vec<(Vec<String>, Vec<String>)>);
+
+impl KnownPaths {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let mut known: Vec<(Vec<String>, Vec<String>)> = api
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                let methods: Vec<String> = [
+                    (item.get.is_some(), "GET"),
+                    (item.post.is_some(), "POST"),
+                    (item.put.is_some(), "PUT"),
+                    (item.patch.is_some(), "PATCH"),
+                    (item.delete.is_some(), "DELETE"),
+                ]
+                .into_iter()
+                .filter(|(present, _)| *present)
+                .map(|(_, m)| m.to_owned())
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        known.push((vec![String::new(), "openapi.json".into()], vec!["GET".into()]));
+        KnownPaths(known)
+    }
+
+    fn allowed(&self, path: &str) -> Option<&[String]> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(segments, methods)| {
+            let matches = segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p);
+            matches.then_some(methods.as_slice())
+        })
+    }
+}
+
+/// The default service: 405 for a known path with another method, 404 otherwise.
+pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpResponse {
+    let error = match known.allowed(req.path()) {
+        Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
+            ApiError::MethodNotAllowed { allow: methods.to_vec() }
+        }
+        _ => ApiError::NotFound(format!("no resource at {}", req.path())),
+    };
+    actix_web::ResponseError::error_response(&error)
+}
+

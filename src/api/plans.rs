@@ -1,0 +1,413 @@
+//! Plans: one municipality's (or jobcenter's) employment plan for one year.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::http::{self, ListOf, Page};
+use crate::api::municipalities;
+use crate::db::schema::plans;
+use crate::db::DbConnection;
+use crate::domain::plan_status::PlanStatus;
+use crate::domain::validate::{is_municipality_code, Checks};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::{now, AppState};
+
+pub const MIN_YEAR: i64 = 2000;
+pub const MAX_YEAR: i64 = 2100;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = plans)]
+pub struct PlanRow {
+    pub id: String,
+    pub municipality_code: String,
+    pub year: i32,
+    pub title: String,
+    pub summary: Option<String>,
+    pub covers: String,
+    pub status: String,
+    pub latest_version: Option<i32>,
+    pub adopted_version: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub revision: i64,
+}
+
+impl PlanRow {
+    pub fn status(&self) -> ApiResult<PlanStatus> {
+        PlanStatus::parse(&self.status).ok_or_else(|| ApiError::Internal(format!("plan {} has status {:?}", self.id, self.status)))
+    }
+
+    fn covers(&self) -> ApiResult<Vec<String>> {
+        serde_json::from_str(&self.covers).map_err(|e| ApiError::Internal(format!("plan {} covers: {e}", self.id)))
+    }
+
+    /// Refuses a content change unless the plan is a draft or in hearing.
+    pub fn ensure_editable(&self) -> ApiResult<()> {
+        let status = self.status()?;
+        if status.content_editable() {
+            Ok(())
+        } else {
+            Err(ApiError::Conflict(format!(
+                "the plan is {}; its content can change only while it is draft or in_hearing",
+                status.as_str()
+            )))
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Plan {
+    #[schema(example = "0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f")]
+    pub id: String,
+    /// Kommunekode of the municipality that owns the plan.
+    #[schema(example = "185")]
+    pub municipality: String,
+    /// Every municipality the plan covers (a jobcenter may serve several); includes `municipality`.
+    #[schema(example = json!(["185", "155"]))]
+    pub covers: Vec<String>,
+    #[schema(example = 2017)]
+    pub year: i32,
+    #[schema(example = "Beskæftigelsesplan 2017")]
+    pub title: String,
+    pub summary: Option<String>,
+    pub status: PlanStatus,
+    /// Number of the newest version, if any.
+    pub latest_version: Option<i32>,
+    /// Number of the version the city council adopted, if any.
+    pub adopted_version: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[schema(example = "\"1\"")]
+    pub etag: String,
+}
+
+impl TryFrom<PlanRow> for Plan {
+    type Error = ApiError;
+
+    fn try_from(row: PlanRow) -> ApiResult<Self> {
+        Ok(Plan {
+            status: row.status()?,
+            covers: row.covers()?,
+            etag: http::etag(row.revision),
+            id: row.id,
+            municipality: row.municipality_code,
+            year: row.year,
+            title: row.title,
+            summary: row.summary,
+            latest_version: row.latest_version,
+            adopted_version: row.adopted_version,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPlan {
+    #[schema(example = "185")]
+    pub municipality: String,
+    #[schema(example = 2017)]
+    pub year: i32,
+    #[schema(example = "Beskæftigelsesplan 2017")]
+    pub title: String,
+    pub summary: Option<String>,
+    /// Defaults to `[municipality]`; when given it must include `municipality`.
+    #[schema(example = json!(["185", "155"]))]
+    pub covers: Option<Vec<String>>,
+}
+
+/// The fields a merge patch may change; `status` and the version numbers change only through
+/// versions, decisions and revisions.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanPatch {
+    pub year: i32,
+    pub title: String,
+    pub summary: Option<String>,
+    pub covers: Vec<String>,
+}
+
+const READ_ONLY: &[&str] =
+    &["id", "municipality", "status", "latest_version", "adopted_version", "created_at", "updated_at", "etag"];
+
+/// Checks a plan's fields; unknown municipalities are reported per field.
+fn validate(conn: &mut DbConnection, municipality: &str, fields: &PlanPatch) -> ApiResult<()> {
+    let mut checks = Checks::new();
+    checks.range("year", fields.year.into(), MIN_YEAR, MAX_YEAR);
+    checks.text("title", &fields.title, 300);
+    checks.optional_text("summary", fields.summary.as_deref(), 20_000);
+    if !fields.covers.iter().any(|c| c == municipality) {
+        checks.fail("covers", format!("must include the plan's own municipality {municipality}"));
+    }
+    for (i, code) in fields.covers.iter().enumerate() {
+        let field = format!("covers[{i}]");
+        if !is_municipality_code(code) {
+            checks.municipality_code(&field, code);
+        } else if fields.covers[..i].contains(code) {
+            checks.fail(&field, format!("{code} is listed twice"));
+        } else if code != municipality && municipalities::find(conn, code).is_err() {
+            checks.fail(&field, format!("unknown municipality {code}"));
+        }
+    }
+    checks.finish()
+}
+
+pub fn create(conn: &mut DbConnection, input: NewPlan) -> ApiResult<Plan> {
+    let mut checks = Checks::new();
+    checks.municipality_code("municipality", &input.municipality);
+    checks.finish()?;
+    let fields = PlanPatch {
+        year: input.year,
+        title: input.title.trim().to_owned(),
+        summary: input.summary,
+        covers: input.covers.unwrap_or_else(|| vec![input.municipality.clone()]),
+    };
+    conn.write(|conn| {
+        if municipalities::find(conn, &input.municipality).is_err() {
+            return Err(ApiError::validation("municipality", format!("unknown municipality {}", input.municipality)));
+        }
+        validate(conn, &input.municipality, &fields)?;
+        ensure_year_free(conn, &input.municipality, fields.year, None)?;
+        let at = now();
+        let row = PlanRow {
+            id: Uuid::now_v7().to_string(),
+            municipality_code: input.municipality.clone(),
+            year: fields.year,
+            title: fields.title,
+            summary: fields.summary,
+            covers: serde_json::to_string(&fields.covers).map_err(|e| ApiError::Internal(e.to_string()))?,
+            status: PlanStatus::Draft.as_str().to_owned(),
+            latest_version: None,
+            adopted_version: None,
+            created_at: at,
+            updated_at: at,
+            revision: 1,
+        };
+        diesel::insert_into(plans::table).values(&row).execute(conn)?;
+        Plan::try_from(row)
+    })
+}
+
+/// One plan per municipality and year: a clear 409 rather than a constraint message.
+fn ensure_year_free(conn: &mut DbConnection, municipality: &str, year: i32, except: Option<&str>) -> ApiResult<()> {
+    let mut query = plans::table
+        .filter(plans::municipality_code.eq(municipality))
+        .filter(plans::year.eq(year))
+        .select(plans::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(plans::id.ne(id));
+    }
+    match query.first::<String>(conn).optional()? {
+        Some(existing) => Err(ApiError::Conflict(format!(
+            "municipality {municipality} already has a plan for {year} ({existing})"
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<PlanRow> {
+    plans::table
+        .find(id)
+        .select(PlanRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("no plan with id {id}")))
+}
+
+#[derive(Debug, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PlanQuery {
+    /// Only plans owned by this municipality (kommunekode).
+    pub municipality: Option<String>,
+    /// Only plans for this year.
+    pub year: Option<i32>,
+    /// Only plans with this status.
+    pub status: Option<PlanStatus>,
+    /// At most this many items (1–500, default 50).
+    pub limit: Option<i64>,
+    /// Skip this many items (default 0).
+    pub offset: Option<i64>,
+}
+
+/// List plans, newest year first, then by municipality.
+#[utoipa::path(
+    tag = "plans",
+    params(PlanQuery),
+    responses(
+        (status = 200, description = "A page of plans", body = ListOf<Plan>),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/plans")]
+pub async fn list_plans(req: HttpRequest, state: web::Data<AppState>, query: web::Query<PlanQuery>) -> ApiResult<HttpResponse> {
+    let page = Page::new(query.limit, query.offset)?;
+    let query = query.into_inner();
+    let (total, rows) = state
+        .db(move |conn| {
+            let filtered = || {
+                let mut q = plans::table.into_boxed();
+                if let Some(code) = &query.municipality {
+                    q = q.filter(plans::municipality_code.eq(code.clone()));
+                }
+                if let Some(year) = query.year {
+                    q = q.filter(plans::year.eq(year));
+                }
+                if let Some(status) = query.status {
+                    q = q.filter(plans::status.eq(status.as_str()));
+                }
+                q
+            };
+            let total = filtered().count().get_result::<i64>(conn)?;
+            let rows = filtered()
+                .order((plans::year.desc(), plans::municipality_code, plans::id))
+                .limit(page.limit)
+                .offset(page.offset)
+                .select(PlanRow::as_select())
+                .load(conn)?;
+            Ok((total, rows))
+        })
+        .await?;
+    let items = rows.into_iter().map(Plan::try_from).collect::<ApiResult<Vec<_>>>()?;
+    Ok(http::list_response(&req, page, total, items))
+}
+
+/// Create a plan as a draft. One plan per municipality and year.
+#[utoipa::path(
+    tag = "plans",
+    request_body = NewPlan,
+    responses(
+        (status = 201, description = "Created", body = Plan,
+            headers(("Location" = String, description = "URL of the plan"), ("ETag" = String))),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The municipality already has a plan for that year", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/plans")]
+pub async fn create_plan(state: web::Data<AppState>, body: web::Json<NewPlan>) -> ApiResult<HttpResponse> {
+    let plan = state.db(move |conn| create(conn, body.into_inner())).await?;
+    Ok(http::created(format!("/api/v1/plans/{}", plan.id), &plan.etag, &plan))
+}
+
+/// Read a plan.
+#[utoipa::path(
+    tag = "plans",
+    params(("plan_id" = String, Path, description = "The plan's id")),
+    responses(
+        (status = 200, description = "The plan", body = Plan, headers(("ETag" = String))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/plans/{plan_id}")]
+pub async fn get_plan(req: HttpRequest, state: web::Data<AppState>, plan_id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = plan_id.into_inner();
+    let plan = Plan::try_from(state.db(move |conn| find(conn, &id)).await?)?;
+    Ok(http::entity_response(&req, &plan.etag, &plan))
+}
+
+/// Change a plan's year, title, summary or covered municipalities (JSON merge patch; needs
+/// `If-Match`). Only while the plan is `draft` or `in_hearing`.
+#[utoipa::path(
+    tag = "plans",
+    params(
+        ("plan_id" = String, Path, description = "The plan's id"),
+        ("If-Match" = String, Header, description = "The current ETag, or *"),
+    ),
+    request_body(content = PlanPatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "Updated", body = Plan, headers(("ETag" = String))),
+        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The plan is not editable in its status, or the year is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/plans/{plan_id}")]
+pub async fn update_plan(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    plan_id: web::Path<String>,
+    patch: web::Json<serde_json::Value>,
+) -> ApiResult<HttpResponse> {
+    let id = plan_id.into_inner();
+    let headers = req.headers().clone();
+    let plan = state
+        .db(move |conn| {
+            conn.write(|conn| {
+                let row = find(conn, &id)?;
+                http::check_if_match(&headers, &http::etag(row.revision))?;
+                row.ensure_editable()?;
+                let current = PlanPatch { year: row.year, title: row.title.clone(), summary: row.summary.clone(), covers: row.covers()? };
+                let mut changed: PlanPatch = http::merge_patch(&current, &patch, READ_ONLY)?;
+                changed.title = changed.title.trim().to_owned();
+                validate(conn, &row.municipality_code, &changed)?;
+                ensure_year_free(conn, &row.municipality_code, changed.year, Some(&row.id))?;
+                let covers = serde_json::to_string(&changed.covers).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let count = diesel::update(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision)))
+                    .set((
+                        plans::year.eq(changed.year),
+                        plans::title.eq(&changed.title),
+                        plans::summary.eq(&changed.summary),
+                        plans::covers.eq(covers),
+                        plans::updated_at.eq(now()),
+                        plans::revision.eq(row.revision + 1),
+                    ))
+                    .execute(conn)?;
+                if count == 0 {
+                    return Err(ApiError::PreconditionFailed);
+                }
+                Plan::try_from(find(conn, &id)?)
+            })
+        })
+        .await?;
+    Ok(http::updated(&plan.etag, &plan))
+}
+
+/// Delete a plan: only a draft that never had a version (needs `If-Match`).
+#[utoipa::path(
+    tag = "plans",
+    params(
+        ("plan_id" = String, Path, description = "The plan's id"),
+        ("If-Match" = String, Header, description = "The current ETag, or *"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a draft, or it has versions", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/plans/{plan_id}")]
+pub async fn delete_plan(req: HttpRequest, state: web::Data<AppState>, plan_id: web::Path<String>) -> ApiResult<HttpResponse> {
+    let id = plan_id.into_inner();
+    let headers = req.headers().clone();
+    state
+        .db(move |conn| {
+            conn.write(|conn| {
+                let row = find(conn, &id)?;
+                http::check_if_match(&headers, &http::etag(row.revision))?;
+                if row.status()? != PlanStatus::Draft || row.latest_version.is_some() {
+                    return Err(ApiError::Conflict(format!(
+                        "only a draft that never had a version can be deleted; this plan is {} with latest version {:?}",
+                        row.status, row.latest_version
+                    )));
+                }
+                diesel::delete(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision))).execute(conn)?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

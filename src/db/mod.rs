@@ -1,0 +1,193 @@
+//! The database: one connection type over SQLite and PostgreSQL, chosen at run time from
+//! `DATABASE_URL`, a pool, embedded migrations and the write-transaction helper.
+
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type for both backends; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the database lives, parsed from `DATABASE_URL`. Parsed explicitly because SQLite accepts
+/// any string as a file name, so letting diesel guess would turn a mistyped URL into a new file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DatabaseUrl::Postgres(url.to_owned())
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            DatabaseUrl::Sqlite(path.to_owned())
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL without a password, for logs.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
+            DatabaseUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme_end), Some(at)) if at > scheme_end => {
+                    let user_info = &url[scheme_end + 3..at];
+                    let user = user_info.split(':').next().unwrap_or("");
+                    format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// r2d2 connection manager that builds the right variant and sets SQLite up for a server.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the one writer; the busy timeout makes a second
+                // writer wait instead of failing; NORMAL is durable in WAL mode except for the
+                // last transactions on power loss (not on a process crash).
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        // A connection handed back inside a transaction (a panic mid-way) is not reused.
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Opens a pool; creates the SQLite file's folder when needed.
+pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(parent) = Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+        }
+    }
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(5))
+        .build(Manager { url: url.clone() })
+        .map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))
+}
+
+/// Applies pending migrations; returns how many were applied.
+pub fn migrate(conn: &mut DbConnection) -> Result<usize, String> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+    };
+    applied.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Reverts every applied migration (used by the migration round-trip test).
+pub fn revert_all(conn: &mut DbConnection) -> Result<(), String> {
+    let result = match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| format!("revert failed: {e}"))
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+            DbConnection::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock
+    /// up front: two deferred transactions that both read and then write would otherwise
+    /// deadlock into "database is locked" instead of waiting for each other.
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+            DbConnection::Postgres(_) => {
+                <DbConnection as Connection>::TransactionManager::begin_transaction(self)?
+            }
+        }
+        match f(self) {
+            Ok(value) => {
+                <DbConnection as Connection>::TransactionManager::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(error) => {
+                // The original error is what the caller needs; a failed rollback leaves the
+                // connection marked broken and the pool discards it.
+                let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(self);
+                Err(error)
+            }
+        }
+    }
+
+    /// Cheap round trip, for `/readyz`.
+    pub fn ping(&mut self) -> diesel::QueryResult<()> {
+        diesel::sql_query("SELECT 1").execute(self).map(|_| ())
+    }
+}

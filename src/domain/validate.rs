@@ -1,0 +1,89 @@
+//! Small validation rules shared by resources. Each returns the field errors it finds, so a
+//! request is answered with every problem at once.
+
+use crate::error::FieldError;
+
+/// Collects field errors; `finish` turns them into a 422 when there are any.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    /// Text that must be present (not blank) and at most `max` characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) {
+        if value.trim().is_empty() {
+            self.fail(field, "must not be blank");
+        }
+        self.optional_text(field, Some(value), max);
+    }
+
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) {
+        if let Some(value) = value {
+            let length = value.chars().count();
+            if length > max {
+                self.fail(field, format!("must be at most {max} characters (is {length})"));
+            }
+        }
+    }
+
+    pub fn range(&mut self, field: &str, value: i64, min: i64, max: i64) {
+        if value < min || value > max {
+            self.fail(field, format!("must be between {min} and {max}"));
+        }
+    }
+
+    pub fn municipality_code(&mut self, field: &str, code: &str) {
+        if !is_municipality_code(code) {
+            self.fail(field, "must be a three-digit kommunekode, e.g. \"185\"");
+        }
+    }
+
+    pub fn finish(self) -> Result<(), crate::error::ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::ApiError::Validation(self.0))
+        }
+    }
+}
+
+/// Danish municipality codes (kommunekoder) are three digits, e.g. "185" Tårnby, "101" København.
+pub fn is_municipality_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn municipality_codes() {
+        for good in ["185", "155", "849", "101"] {
+            assert!(is_municipality_code(good), "{good}");
+        }
+        for bad in ["", "18", "1850", "18a", " 85", "١٨٥"] {
+            assert!(!is_municipality_code(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_rules_collect_every_error() {
+        let mut checks = Checks::new();
+        checks.text("title", "   ", 10);
+        checks.text("name", "Tårnby Kommune", 5);
+        checks.text("ok", "Dragør", 6);
+        checks.range("year", 1999, 2000, 2100);
+        let Err(crate::error::ApiError::Validation(errors)) = checks.finish() else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["title", "name", "year"]);
+    }
+}

@@ -1,0 +1,185 @@
+//! The one error type. Every failure leaves the service as `application/problem+json` (RFC 9457).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A field-level validation message, e.g. `{"field": "target.value", "message": "…"}`.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+/// Problem details (RFC 9457). `type` is a relative URI naming the kind of problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/validation")]
+    pub problem_type: String,
+    #[schema(example = "Validation failed")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    pub detail: String,
+    /// Present on validation failures (422).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: Vec<String> },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request needs an If-Match header with the resource's current ETag (or *)")]
+    PreconditionRequired,
+    #[error("the resource has changed since the given ETag; fetch it again and retry")]
+    PreconditionFailed,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    NotAcceptable(String),
+    #[error("the request breaks {} rule(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unavailable(String),
+    /// Unexpected: logged with the request id, answered without details.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::PreconditionRequired => ("precondition-required", "Precondition required"),
+            ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
+            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
+            ApiError::Validation(_) => ("validation", "Validation failed"),
+            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (kind, title) = self.kind();
+        let detail = match self {
+            ApiError::Internal(_) => "an unexpected error occurred; the request id identifies it in the log".to_owned(),
+            other => other.to_string(),
+        };
+        let errors = match self {
+            ApiError::Validation(errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        Problem {
+            problem_type: format!("/problems/{kind}"),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            // The tracing span of the request carries the request id.
+            tracing::error!(%cause, "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        match self {
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => ApiError::NotFound("not found".into()),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                ApiError::Conflict(format!("already exists: {}", info.message()))
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                ApiError::Conflict("the change would leave a reference to something that does not exist".into())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                ApiError::Unavailable("the database connection was lost; retry".into())
+            }
+            Error::DatabaseError(_, info) if is_busy(info.message()) => {
+                ApiError::Unavailable("the database is busy; retry".into())
+            }
+            other => ApiError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database is busy")
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        tracing::warn!(%error, "no database connection");
+        ApiError::Unavailable("no database connection available; retry".into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal("the blocking thread pool is gone".into())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,158 @@
+//! beskplan: Danish municipalities' employment plans (beskæftigelsesplaner) as a REST/JSON
+//! service. `app` builds the one actix application that both the binary and the tests run.
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Condition;
+use actix_web::{web, App, HttpMessage};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::{DatabaseUrl, DbConnection, Pool};
+use crate::error::{ApiError, ApiResult};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// What every request shares: the pool, the settings and the metrics registry.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+    pub metrics: PrometheusMetrics,
+}
+
+impl AppState {
+    /// Connects, migrates and sets up metrics.
+    pub fn new(settings: Settings) -> Result<Self, String> {
+        let url = DatabaseUrl::parse(&settings.database_url);
+        let pool = db::connect(&url, settings.db_pool_size)?;
+        let mut conn = pool.get().map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))?;
+        let applied = db::migrate(&mut conn)?;
+        if applied > 0 {
+            tracing::info!(applied, database = %url.redacted(), "applied migrations");
+        }
+        let metrics = PrometheusMetricsBuilder::new("beskplan")
+            .endpoint("/metrics")
+            .mask_unmatched_patterns("unmatched")
+            .build()
+            .map_err(|e| format!("metrics: {e}"))?;
+        Ok(AppState { pool, settings, metrics })
+    }
+
+    /// Runs blocking database work on the blocking thread pool with a pooled connection.
+    pub async fn db<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// The current time in UTC at the microsecond precision both databases keep, so what is written
+/// reads back equal.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// The application: routes, extractor settings, documentation and middleware.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, openapi) = App::new()
+        .into_utoipa_app()
+        .openapi(api::ApiDoc::openapi())
+        .configure(api::routes)
+        .split_for_parts();
+    let known_paths = api::http::KnownPaths::from_openapi(&openapi);
+    let cors = cors(&state.settings.cors_origins);
+    app.app_data(web::JsonConfig::default().limit(state.settings.body_limit).error_handler(api::http::json_error))
+        .app_data(web::PayloadConfig::default().limit(state.settings.body_limit))
+        .app_data(web::QueryConfig::default().error_handler(api::http::query_error))
+        .app_data(web::PathConfig::default().error_handler(api::http::path_error))
+        .app_data(web::Data::new(known_paths))
+        .app_data(web::Data::new(state.clone()))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
+        .default_service(web::to(api::http::fallback))
+        .wrap_fn(|req, srv| {
+            let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+            let response = srv.call(req);
+            async move {
+                let mut response = response.await?;
+                if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                    response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+                }
+                Ok(response)
+            }
+        })
+        .wrap(Condition::new(cors.is_some(), cors.unwrap_or_default()))
+        .wrap(state.metrics.clone())
+        .wrap(TracingLogger::default())
+}
+
+fn cors(origins: &[String]) -> Option<Cors> {
+    let origins: Vec<&str> = origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let cors = origins.into_iter().fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    Some(
+        cors.allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+            .allow_any_header()
+            .expose_headers([header::ETAG, header::LOCATION, header::LINK, HeaderName::from_static(REQUEST_ID_HEADER)])
+            .max_age(3600),
+    )
+}
+
+/// Serves until SIGTERM or SIGINT, then finishes requests in flight and returns.
+pub async fn serve(settings: Settings) -> Result<(), String> {
+    let bind = settings.bind.clone();
+    let workers = settings.workers;
+    let state = web::block(move || AppState::new(settings)).await.map_err(|e| e.to_string())??;
+    let server_state = state.clone();
+    let mut server = actix_web::HttpServer::new(move || app(server_state.clone()))
+        .shutdown_timeout(30)
+        .bind(&bind)
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    for address in server.addrs() {
+        tracing::info!(%address, docs = %format!("http://{address}/docs/"), "beskplan listening");
+    }
+    server.run().await.map_err(|e| e.to_string())?;
+    tracing::info!("beskplan stopped");
+    Ok(())
+}
+
+impl From<String> for ApiError {
+    fn from(message: String) -> Self {
+        ApiError::Internal(message)
+    }
+}
