@@ -9,11 +9,23 @@ pub struct Settings {
     pub database_url: String,
 
     /// Address and port to listen on.
-    #[arg(long = "bind", alias = "beskplan-bind", env = "BESKPLAN_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long = "bind",
+        alias = "beskplan-bind",
+        env = "BESKPLAN_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: String,
 
     /// Origins allowed to call the API from a browser (comma-separated); none by default.
-    #[arg(long = "cors-origins", alias = "beskplan-cors-origins", env = "BESKPLAN_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    #[arg(
+        long = "cors-origins",
+        alias = "beskplan-cors-origins",
+        env = "BESKPLAN_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub cors_origins: Vec<String>,
 
     /// Largest accepted request body in bytes.

@@ -85,11 +85,8 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, openapi) = App::new()
-        .into_utoipa_app()
-        .openapi(api::ApiDoc::openapi())
-        .configure(api::routes)
-        .split_for_parts();
+    let (app, openapi) =
+        App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()).configure(api::routes).split_for_parts();
     let known_paths = api::http::KnownPaths::from_openapi(&openapi);
     let cors = cors(&state.settings.cors_origins);
     app.app_data(web::JsonConfig::default().limit(state.settings.body_limit).error_handler(api::http::json_error))

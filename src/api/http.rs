@@ -58,12 +58,11 @@ pub fn list_response<T: Serialize>(req: &HttpRequest, page: Page, total: i64, it
 }
 
 fn page_url(req: &HttpRequest, limit: i64, offset: i64) -> String {
-    let mut pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(key, _)| key != "limit" && key != "offset")
-            .collect();
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(key, _)| key != "limit" && key != "offset")
+        .collect();
     pairs.push(("limit".into(), limit.to_string()));
     pairs.push(("offset".into(), offset.to_string()));
     let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
@@ -122,10 +121,7 @@ pub fn updated<T: Serialize>(etag: &str, body: &T) -> HttpResponse {
 
 /// `201 Created` with `Location` and `ETag`.
 pub fn created<T: Serialize>(location: String, etag: &str, body: &T) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag))
-        .json(body)
+    HttpResponse::Created().insert_header((header::LOCATION, location)).insert_header((header::ETAG, etag)).json(body)
 }
 
 /// Applies a JSON merge patch (RFC 7396) to the editable fields of a resource and reads the
@@ -168,7 +164,9 @@ pub fn json_error(error: actix_web::error::JsonPayloadError, _req: &HttpRequest)
             ApiError::PayloadTooLarge(format!("the body is {length} bytes; at most {limit} are accepted"))
         }
         E::Overflow { limit } => ApiError::PayloadTooLarge(format!("the body is over the limit of {limit} bytes")),
-        E::ContentType => ApiError::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into()),
+        E::ContentType => {
+            ApiError::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into())
+        }
         E::Deserialize(e) => ApiError::BadRequest(format!("invalid JSON body: {e}")),
         other => ApiError::BadRequest(format!("cannot read the body: {other}")),
     };
@@ -234,4 +232,3 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpRes
     };
     actix_web::ResponseError::error_response(&error)
 }
-

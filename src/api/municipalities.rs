@@ -74,7 +74,13 @@ pub fn create(conn: &mut DbConnection, input: NewMunicipality) -> ApiResult<Muni
     check_name(&mut checks, &input.name);
     checks.finish()?;
     let at = now();
-    let row = MunicipalityRow { code: input.code, name: input.name.trim().to_owned(), created_at: at, updated_at: at, revision: 1 };
+    let row = MunicipalityRow {
+        code: input.code,
+        name: input.name.trim().to_owned(),
+        created_at: at,
+        updated_at: at,
+        revision: 1,
+    };
     conn.write(|conn| {
         let exists = municipalities::table.find(&row.code).count().get_result::<i64>(conn)? > 0;
         if exists {
@@ -212,13 +218,16 @@ pub async fn update_municipality(
                 let row = find(conn, &code)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 let current = MunicipalityPatch { name: row.name.clone() };
-                let changed: MunicipalityPatch = http::merge_patch(&current, &patch, &["code", "created_at", "updated_at", "etag"])?;
+                let changed: MunicipalityPatch =
+                    http::merge_patch(&current, &patch, &["code", "created_at", "updated_at", "etag"])?;
                 let mut checks = Checks::new();
                 check_name(&mut checks, &changed.name);
                 checks.finish()?;
                 let at = now();
                 let count = diesel::update(
-                    municipalities::table.filter(municipalities::code.eq(&code)).filter(municipalities::revision.eq(row.revision)),
+                    municipalities::table
+                        .filter(municipalities::code.eq(&code))
+                        .filter(municipalities::revision.eq(row.revision)),
                 )
                 .set((
                     municipalities::name.eq(changed.name.trim()),

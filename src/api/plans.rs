@@ -38,7 +38,8 @@ pub struct PlanRow {
 
 impl PlanRow {
     pub fn status(&self) -> ApiResult<PlanStatus> {
-        PlanStatus::parse(&self.status).ok_or_else(|| ApiError::Internal(format!("plan {} has status {:?}", self.id, self.status)))
+        PlanStatus::parse(&self.status)
+            .ok_or_else(|| ApiError::Internal(format!("plan {} has status {:?}", self.id, self.status)))
     }
 
     fn covers(&self) -> ApiResult<Vec<String>> {
@@ -204,9 +205,9 @@ fn ensure_year_free(conn: &mut DbConnection, municipality: &str, year: i32, exce
         query = query.filter(plans::id.ne(id));
     }
     match query.first::<String>(conn).optional()? {
-        Some(existing) => Err(ApiError::Conflict(format!(
-            "municipality {municipality} already has a plan for {year} ({existing})"
-        ))),
+        Some(existing) => {
+            Err(ApiError::Conflict(format!("municipality {municipality} already has a plan for {year} ({existing})")))
+        }
         None => Ok(()),
     }
 }
@@ -247,7 +248,11 @@ pub struct PlanQuery {
     )
 )]
 #[get("/plans")]
-pub async fn list_plans(req: HttpRequest, state: web::Data<AppState>, query: web::Query<PlanQuery>) -> ApiResult<HttpResponse> {
+pub async fn list_plans(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<PlanQuery>,
+) -> ApiResult<HttpResponse> {
     let page = Page::new(query.limit, query.offset)?;
     let query = query.into_inner();
     let (total, rows) = state
@@ -308,7 +313,11 @@ pub async fn create_plan(state: web::Data<AppState>, body: web::Json<NewPlan>) -
     )
 )]
 #[get("/plans/{plan_id}")]
-pub async fn get_plan(req: HttpRequest, state: web::Data<AppState>, plan_id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_plan(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    plan_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = plan_id.into_inner();
     let plan = Plan::try_from(state.db(move |conn| find(conn, &id)).await?)?;
     Ok(http::entity_response(&req, &plan.etag, &plan))
@@ -348,22 +357,28 @@ pub async fn update_plan(
                 let row = find(conn, &id)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 row.ensure_editable()?;
-                let current = PlanPatch { year: row.year, title: row.title.clone(), summary: row.summary.clone(), covers: row.covers()? };
+                let current = PlanPatch {
+                    year: row.year,
+                    title: row.title.clone(),
+                    summary: row.summary.clone(),
+                    covers: row.covers()?,
+                };
                 let mut changed: PlanPatch = http::merge_patch(&current, &patch, READ_ONLY)?;
                 changed.title = changed.title.trim().to_owned();
                 validate(conn, &row.municipality_code, &changed)?;
                 ensure_year_free(conn, &row.municipality_code, changed.year, Some(&row.id))?;
                 let covers = serde_json::to_string(&changed.covers).map_err(|e| ApiError::Internal(e.to_string()))?;
-                let count = diesel::update(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision)))
-                    .set((
-                        plans::year.eq(changed.year),
-                        plans::title.eq(&changed.title),
-                        plans::summary.eq(&changed.summary),
-                        plans::covers.eq(covers),
-                        plans::updated_at.eq(now()),
-                        plans::revision.eq(row.revision + 1),
-                    ))
-                    .execute(conn)?;
+                let count =
+                    diesel::update(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision)))
+                        .set((
+                            plans::year.eq(changed.year),
+                            plans::title.eq(&changed.title),
+                            plans::summary.eq(&changed.summary),
+                            plans::covers.eq(covers),
+                            plans::updated_at.eq(now()),
+                            plans::revision.eq(row.revision + 1),
+                        ))
+                        .execute(conn)?;
                 if count == 0 {
                     return Err(ApiError::PreconditionFailed);
                 }
@@ -390,7 +405,11 @@ pub async fn update_plan(
     )
 )]
 #[delete("/plans/{plan_id}")]
-pub async fn delete_plan(req: HttpRequest, state: web::Data<AppState>, plan_id: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn delete_plan(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    plan_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let id = plan_id.into_inner();
     let headers = req.headers().clone();
     state

@@ -45,10 +45,7 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             DatabaseUrl::Postgres(url.to_owned())
         } else {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or(url);
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             DatabaseUrl::Sqlite(path.to_owned())
         }
     }
@@ -100,9 +97,9 @@ impl ManageConnection for Manager {
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                PgConnection::establish(url).map(DbConnection::Postgres).map_err(r2d2::Error::ConnectionError)
+            }
         }
     }
 
@@ -121,13 +118,13 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(parent) = Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
             }
         }
     }
     r2d2::Pool::builder()
         .max_size(max_size)
+        .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
         .build(Manager { url: url.clone() })
         .map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))
@@ -168,9 +165,7 @@ impl DbConnection {
     {
         match self {
             DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-            DbConnection::Postgres(_) => {
-                <DbConnection as Connection>::TransactionManager::begin_transaction(self)?
-            }
+            DbConnection::Postgres(_) => <DbConnection as Connection>::TransactionManager::begin_transaction(self)?,
         }
         match f(self) {
             Ok(value) => {

@@ -1,0 +1,189 @@
+//! The test harness: the real application, in process, on a fresh database per test.
+//!
+//! SQLite by default (a temporary file); PostgreSQL when `TEST_DATABASE_URL` is set, each test in
+//! a schema of its own that is dropped afterwards.
+#![allow(dead_code)]
+
+use actix_service::boxed::{self, BoxService};
+use actix_service::ServiceExt;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::HeaderMap;
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use actix_web::web::Bytes;
+use diesel::{Connection, RunQueryDsl};
+use serde_json::{json, Value};
+
+use beskplan::config::Settings;
+use beskplan::AppState;
+
+/// A database of its own for one test, removed when dropped.
+pub enum TestDatabase {
+    Sqlite(tempfile::TempDir, String),
+    Postgres { base_url: String, schema: String, url: String },
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(base_url) if !base_url.is_empty() => {
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&base_url).expect("TEST_DATABASE_URL reachable");
+                diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).expect("create schema");
+                let separator = if base_url.contains('?') { '&' } else { '?' };
+                let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
+                TestDatabase::Postgres { base_url, schema, url }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("beskplan.sqlite3").to_string_lossy().into_owned();
+                TestDatabase::Sqlite(dir, path)
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDatabase::Sqlite(_, path) => path,
+            TestDatabase::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDatabase::Postgres { .. })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { base_url, schema, .. } = self {
+            if let Ok(mut conn) = diesel::PgConnection::establish(base_url) {
+                let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut conn);
+            }
+        }
+    }
+}
+
+/// A response with its body read.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().expect("ASCII header").to_owned())
+    }
+
+    pub fn etag(&self) -> String {
+        self.header("etag").expect("an ETag header")
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text());
+        self
+    }
+
+    /// Asserts a problem+json answer with this status and returns the problem.
+    #[track_caller]
+    pub fn problem(self, status: u16) -> Value {
+        let response = self.expect(status);
+        assert_eq!(response.header("content-type").as_deref(), Some("application/problem+json"));
+        let problem = response.json();
+        assert_eq!(problem["status"], status, "{problem}");
+        assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{problem}");
+        assert!(problem["title"].is_string() && problem["detail"].is_string(), "{problem}");
+        problem
+    }
+}
+
+/// The fields named in a validation problem's `errors`.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
+}
+
+pub struct TestApp {
+    service: BoxService<actix_http::Request, ServiceResponse, actix_web::Error>,
+    pub state: AppState,
+    pub database: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_settings(|_| {}).await
+    }
+
+    pub async fn with_settings(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let database = TestDatabase::new();
+        let mut settings = Settings::for_database(database.url());
+        adjust(&mut settings);
+        let state = AppState::new(settings).expect("app state");
+        let service = test::init_service(beskplan::app(state.clone())).await;
+        let service = boxed::service(service.map(|r: ServiceResponse<_>| r.map_into_boxed_body()));
+        TestApp { service, state, database }
+    }
+
+    pub async fn call(&self, request: TestRequest) -> Response {
+        let response = test::call_service(&self.service, request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = test::read_body(response).await;
+        Response { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.call(TestRequest::get().uri(path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.call(TestRequest::post().uri(path).set_json(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, if_match: Option<&str>, body: &Value) -> Response {
+        let mut request = TestRequest::patch().uri(path).set_json(body);
+        if let Some(etag) = if_match {
+            request = request.insert_header(("if-match", etag));
+        }
+        self.call(request).await
+    }
+
+    pub async fn delete(&self, path: &str, if_match: Option<&str>) -> Response {
+        let mut request = TestRequest::delete().uri(path);
+        if let Some(etag) = if_match {
+            request = request.insert_header(("if-match", etag));
+        }
+        self.call(request).await
+    }
+
+    /// Registers a municipality and returns it.
+    pub async fn municipality(&self, code: &str, name: &str) -> Value {
+        self.post("/api/v1/municipalities", &json!({"code": code, "name": name})).await.expect(201).json()
+    }
+
+    /// Registers the municipality when needed and creates a plan for it.
+    pub async fn plan(&self, code: &str, year: i32) -> Value {
+        if self.get(&format!("/api/v1/municipalities/{code}")).await.status == StatusCode::NOT_FOUND {
+            self.municipality(code, &format!("Kommune {code}")).await;
+        }
+        self.post(
+            "/api/v1/plans",
+            &json!({"municipality": code, "year": year, "title": format!("Beskæftigelsesplan {year}")}),
+        )
+        .await
+        .expect(201)
+        .json()
+    }
+}

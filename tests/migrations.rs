@@ -1,0 +1,66 @@
+//! Migrations apply, revert and apply again on the test backend, and match `schema.rs`.
+
+mod common;
+
+use beskplan::db::schema::{municipalities, plans};
+use beskplan::db::{self, DatabaseUrl};
+use common::TestDatabase;
+use diesel::prelude::*;
+
+#[test]
+fn up_down_up() {
+    let database = TestDatabase::new();
+    let pool = db::connect(&DatabaseUrl::parse(database.url()), 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    assert!(db::migrate(&mut conn).unwrap() > 0);
+    assert_eq!(db::migrate(&mut conn).unwrap(), 0, "a second run applies nothing");
+    db::revert_all(&mut conn).unwrap();
+    assert!(municipalities::table.count().get_result::<i64>(&mut *conn).is_err(), "tables are gone");
+    assert!(db::migrate(&mut conn).unwrap() > 0);
+
+    // Every column of schema.rs exists with a compatible type: select them all.
+    let none: Vec<beskplan::api::plans::PlanRow> =
+        plans::table.select(beskplan::api::plans::PlanRow::as_select()).load(&mut *conn).unwrap();
+    assert!(none.is_empty());
+    let none: Vec<beskplan::api::municipalities::MunicipalityRow> = municipalities::table
+        .select(beskplan::api::municipalities::MunicipalityRow::as_select())
+        .load(&mut *conn)
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[test]
+fn sqlite_is_set_up_for_a_server() {
+    let database = TestDatabase::new();
+    if database.is_postgres() {
+        return;
+    }
+    let pool = db::connect(&DatabaseUrl::parse(database.url()), 1).unwrap();
+    let mut conn = pool.get().unwrap();
+    #[derive(QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let mut pragma = |name: &str| {
+        diesel::sql_query(format!("SELECT CAST((SELECT * FROM pragma_{name}) AS TEXT) AS value"))
+            .get_result::<Value>(&mut *conn)
+            .unwrap()
+            .value
+    };
+    assert_eq!(pragma("journal_mode"), "wal");
+    assert_eq!(pragma("foreign_keys"), "1");
+    assert_eq!(pragma("busy_timeout"), "5000");
+    assert_eq!(pragma("synchronous"), "1");
+}
+
+#[test]
+fn database_urls() {
+    assert_eq!(DatabaseUrl::parse("./data/x.sqlite3"), DatabaseUrl::Sqlite("./data/x.sqlite3".into()));
+    assert_eq!(DatabaseUrl::parse("sqlite:///tmp/x.db"), DatabaseUrl::Sqlite("/tmp/x.db".into()));
+    assert_eq!(DatabaseUrl::parse("sqlite:x.db"), DatabaseUrl::Sqlite("x.db".into()));
+    let pg = DatabaseUrl::parse("postgres://app:secret@127.0.0.1:5432/beskplan");
+    assert_eq!(pg.backend(), db::Backend::Postgres);
+    assert_eq!(pg.redacted(), "postgres://app:***@127.0.0.1:5432/beskplan");
+    assert!(matches!(DatabaseUrl::parse("postgresql://h/db"), DatabaseUrl::Postgres(_)));
+}
