@@ -40,6 +40,32 @@ pub struct Settings {
     #[arg(long, env = "BESKPLAN_WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// Secret for signing HS256 access tokens; without it a random one is made at start-up and
+    /// tokens do not survive a restart.
+    #[arg(long = "jwt-secret", env = "BESKPLAN_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// RS256 public key (PEM text, or a path to a PEM file) of an external identity provider
+    /// whose tokens are accepted too.
+    #[arg(long = "jwt-public-key", env = "BESKPLAN_JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<String>,
+
+    /// Expected (and issued) `iss` claim.
+    #[arg(long = "jwt-issuer", env = "BESKPLAN_JWT_ISSUER", default_value = "beskplan", global = true)]
+    pub jwt_issuer: String,
+
+    /// Expected (and issued) `aud` claim.
+    #[arg(long = "jwt-audience", env = "BESKPLAN_JWT_AUDIENCE", default_value = "beskplan", global = true)]
+    pub jwt_audience: String,
+
+    /// Username of the admin created when the database has no users.
+    #[arg(long = "admin-username", env = "BESKPLAN_ADMIN_USERNAME", default_value = "admin", global = true)]
+    pub admin_username: String,
+
+    /// Password of that admin; without it one is generated and printed once.
+    #[arg(long = "admin-password", env = "BESKPLAN_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub admin_password: Option<String>,
+
     /// Log format: `json` (structured, one object per line) or `text`; default json unless
     /// standard output is a terminal.
     #[arg(long = "log-format", env = "BESKPLAN_LOG_FORMAT", global = true)]
@@ -47,6 +73,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The RS256 public key's PEM text, read from a file when the setting is a path.
+    pub fn jwt_public_key_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        match self.jwt_public_key.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(pem) if pem.starts_with("-----BEGIN") => Ok(Some(pem.as_bytes().to_vec())),
+            Some(path) => std::fs::read(path).map(Some).map_err(|e| format!("BESKPLAN_JWT_PUBLIC_KEY {path}: {e}")),
+        }
+    }
+
     /// Settings for tests and tools: the defaults, with the given database.
     pub fn for_database(database_url: &str) -> Self {
         Settings {
@@ -56,6 +91,12 @@ impl Settings {
             body_limit: 1024 * 1024,
             db_pool_size: 4,
             workers: None,
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwt_issuer: "beskplan".into(),
+            jwt_audience: "beskplan".into(),
+            admin_username: "admin".into(),
+            admin_password: None,
             log_format: None,
         }
     }

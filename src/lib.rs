@@ -2,10 +2,15 @@
 //! service. `app` builds the one actix application that both the binary and the tests run.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod idempotency;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -20,17 +25,26 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::limiter::LoginLimiter;
+use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
 use crate::error::{ApiError, ApiResult};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// What every request shares: the pool, the settings and the metrics registry.
+/// Failed logins allowed per username/client and per address within the window.
+pub const LOGIN_FAILURES_ALLOWED: u32 = 5;
+pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// What every request shares: the pool, the settings, token keys, the login limiter and the
+/// metrics registry.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
+    pub tokens: Arc<TokenService>,
+    pub limiter: Arc<LoginLimiter>,
     pub metrics: PrometheusMetrics,
 }
 
@@ -44,12 +58,32 @@ impl AppState {
         if applied > 0 {
             tracing::info!(applied, database = %url.redacted(), "applied migrations");
         }
+        match auth::bootstrap_admin(&mut conn, &settings).map_err(|e| format!("creating the admin user: {e}"))? {
+            Some(password) => eprintln!(
+                "beskplan: created the admin user {:?} with the password {password}\n\
+                 beskplan: it is shown only now; set BESKPLAN_ADMIN_PASSWORD to choose it",
+                settings.admin_username
+            ),
+            None => {}
+        }
+        let secret = match &settings.jwt_secret {
+            Some(secret) => secret.clone().into_bytes(),
+            None => {
+                tracing::warn!(
+                    "BESKPLAN_JWT_SECRET is not set: using a random secret; tokens will not survive a restart"
+                );
+                auth::passwords::random_secret(32).into_bytes()
+            }
+        };
+        let public_key = settings.jwt_public_key_pem()?;
+        let tokens = TokenService::new(&secret, public_key.as_deref(), &settings.jwt_issuer, &settings.jwt_audience)?;
         let metrics = PrometheusMetricsBuilder::new("beskplan")
             .endpoint("/metrics")
             .mask_unmatched_patterns("unmatched")
             .build()
             .map_err(|e| format!("metrics: {e}"))?;
-        Ok(AppState { pool, settings, metrics })
+        let limiter = LoginLimiter::new(LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW);
+        Ok(AppState { pool, settings, tokens: Arc::new(tokens), limiter: Arc::new(limiter), metrics })
     }
 
     /// Runs blocking database work on the blocking thread pool with a pooled connection.
@@ -97,6 +131,7 @@ pub fn app(
         .app_data(web::Data::new(state.clone()))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .default_service(web::to(api::http::fallback))
+        .wrap(actix_web::middleware::from_fn(idempotency::guard))
         .wrap_fn(|req, srv| {
             let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
             let response = srv.call(req);

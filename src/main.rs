@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use beskplan::api::users::NewUser;
+use beskplan::auth::{Caller, RequestContext, Role};
 use beskplan::config::Settings;
+use beskplan::error::ApiError;
 
 #[derive(Debug, Parser)]
 #[command(name = "beskplan", version, about = "Employment plans (beskæftigelsesplaner) as a REST/JSON service")]
@@ -24,6 +27,52 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input (first line).
+    Create {
+        #[arg(long)]
+        username: String,
+        /// admin, planner, approver, consultee or viewer.
+        #[arg(long)]
+        role: String,
+        /// A kommunekode the user acts in; repeat for several.
+        #[arg(long = "municipality")]
+        municipalities: Vec<String>,
+        /// The consultee's party, e.g. "Handicaprådet".
+        #[arg(long)]
+        party: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+fn create_user(settings: Settings, command: UserCommand) -> Result<(), String> {
+    let UserCommand::Create { username, role, municipalities, party, display_name } = command;
+    let role = Role::parse(&role)
+        .ok_or_else(|| format!("unknown role {role:?}; use admin, planner, approver, consultee or viewer"))?;
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password).map_err(|e| format!("reading the password: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let state = beskplan::AppState::new(settings)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let ctx = RequestContext::system(Caller::system());
+    let input = NewUser { username, display_name, role, municipalities, party, password };
+    let user = beskplan::api::users::create_user(&mut conn, &ctx, input).map_err(|e| match e {
+        ApiError::Validation(errors) => {
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    })?;
+    println!("created user {} ({}) with id {}", user.username, user.role.as_str(), user.id);
+    Ok(())
 }
 
 fn init_logging(format: Option<&str>) {
@@ -52,6 +101,10 @@ fn main() -> ExitCode {
         Command::Migrate => {
             init_logging(cli.settings.log_format.as_deref());
             beskplan::AppState::new(cli.settings).map(|_| tracing::info!("database is migrated"))
+        }
+        Command::User { command } => {
+            init_logging(cli.settings.log_format.as_deref());
+            create_user(cli.settings, command)
         }
         Command::Serve => {
             init_logging(cli.settings.log_format.as_deref());

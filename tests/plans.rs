@@ -285,19 +285,12 @@ async fn list_refuses_bad_queries() {
 
 #[actix_web::test]
 async fn a_plan_that_is_not_a_draft_cannot_be_edited_or_deleted() {
-    use beskplan::db::schema::plans;
-    use diesel::prelude::*;
-
     let app = TestApp::new().await;
     let plan = app.plan("201", 2017).await;
     let id = plan["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/plans/{id}");
     // Decisions arrive with a later issue; until then set the status the way they will.
-    let mut conn = app.state.pool.get().unwrap();
-    diesel::update(plans::table.find(&id))
-        .set((plans::status.eq("adopted"), plans::latest_version.eq(Some(1)), plans::adopted_version.eq(Some(1))))
-        .execute(&mut *conn)
-        .unwrap();
+    app.force_adopted(&id);
     let problem = app.patch(&path, Some("*"), &json!({"title": "Ændret"})).await.problem(409);
     assert!(problem["detail"].as_str().unwrap().contains("adopted"), "{problem}");
     app.delete(&path, Some("*")).await.problem(409);

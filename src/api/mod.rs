@@ -1,9 +1,12 @@
 //! The HTTP API: the one route map and the OpenAPI description.
 
+pub mod audit;
+pub mod auth;
 pub mod http;
 pub mod municipalities;
 pub mod ops;
 pub mod plans;
+pub mod users;
 
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -14,6 +17,17 @@ use utoipa_actix_web::{scope, AppExt};
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(ops::healthz).service(ops::readyz).service(
         scope::scope("/api/v1")
+            .service(auth::issue_token)
+            .service(auth::me)
+            .service(users::list_users)
+            .service(users::create_user_handler)
+            .service(users::get_user)
+            .service(users::update_user)
+            .service(users::deactivate_user)
+            .service(users::list_clients)
+            .service(users::create_client)
+            .service(users::deactivate_client)
+            .service(audit::list_audit)
             .service(municipalities::list_municipalities)
             .service(municipalities::create_municipality)
             .service(municipalities::get_municipality)
@@ -34,13 +48,31 @@ pub fn routes(cfg: &mut ServiceConfig) {
         description = include_str!("openapi_description.md"),
         license(name = "MIT"),
     ),
+    modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Liveness, readiness, metrics"),
+        (name = "auth", description = "Tokens and the caller"),
+        (name = "users", description = "Users and service clients (admin)"),
+        (name = "audit", description = "Who changed what (admin)"),
         (name = "municipalities", description = "Municipalities by kommunekode"),
         (name = "plans", description = "Employment plans (beskæftigelsesplaner), one per municipality and year"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer scheme that operations name in `security`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
 
 /// The OpenAPI document as the running service serves it at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {

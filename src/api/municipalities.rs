@@ -6,7 +6,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::audit::{self, snapshot};
 use crate::api::http::{self, ListOf, Page};
+use crate::auth::policy::{self, Action, Target};
+use crate::auth::RequestContext;
 use crate::db::schema::municipalities;
 use crate::db::DbConnection;
 use crate::domain::validate::Checks;
@@ -68,7 +71,8 @@ fn check_name(checks: &mut Checks, name: &str) {
     checks.text("name", name, 200);
 }
 
-pub fn create(conn: &mut DbConnection, input: NewMunicipality) -> ApiResult<Municipality> {
+pub fn create(conn: &mut DbConnection, ctx: &RequestContext, input: NewMunicipality) -> ApiResult<Municipality> {
+    policy::authorize(ctx.caller.as_ref(), Action::Administer, Target::municipality(&input.code))?;
     let mut checks = Checks::new();
     checks.municipality_code("code", &input.code);
     check_name(&mut checks, &input.name);
@@ -87,7 +91,9 @@ pub fn create(conn: &mut DbConnection, input: NewMunicipality) -> ApiResult<Muni
             return Err(ApiError::Conflict(format!("municipality {} already exists", row.code)));
         }
         diesel::insert_into(municipalities::table).values(&row).execute(conn)?;
-        Ok(Municipality::from(row))
+        let created = Municipality::from(row);
+        audit::record(conn, ctx, "create", "municipality", &created.code, None, snapshot(&created))?;
+        Ok(created)
     })
 }
 
@@ -110,7 +116,7 @@ pub struct MunicipalityQuery {
     pub offset: Option<i64>,
 }
 
-/// List municipalities, ordered by code.
+/// List municipalities, ordered by code. Public.
 #[utoipa::path(
     tag = "municipalities",
     params(MunicipalityQuery),
@@ -143,28 +149,33 @@ pub async fn list_municipalities(
     Ok(http::list_response(&req, page, total, items))
 }
 
-/// Register a municipality.
+/// Register a municipality (admin).
 #[utoipa::path(
     tag = "municipalities",
     request_body = NewMunicipality,
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     responses(
         (status = 201, description = "Created", body = Municipality,
             headers(("Location" = String, description = "URL of the municipality"), ("ETag" = String))),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/municipalities")]
 pub async fn create_municipality(
+    ctx: RequestContext,
     state: web::Data<AppState>,
     body: web::Json<NewMunicipality>,
 ) -> ApiResult<HttpResponse> {
-    let created = state.db(move |conn| create(conn, body.into_inner())).await?;
+    let created = state.db(move |conn| create(conn, &ctx, body.into_inner())).await?;
     Ok(http::created(format!("/api/v1/municipalities/{}", created.code), &created.etag, &created))
 }
 
-/// Read a municipality.
+/// Read a municipality. Public.
 #[utoipa::path(
     tag = "municipalities",
     params(("code" = String, Path, description = "Kommunekode", example = "185")),
@@ -186,9 +197,10 @@ pub async fn get_municipality(
     Ok(http::entity_response(&req, &municipality.etag, &municipality))
 }
 
-/// Change a municipality's name (JSON merge patch; needs `If-Match`).
+/// Change a municipality's name (admin; JSON merge patch; needs `If-Match`).
 #[utoipa::path(
     tag = "municipalities",
+    security(("bearer" = [])),
     params(
         ("code" = String, Path, description = "Kommunekode", example = "185"),
         ("If-Match" = String, Header, description = "The current ETag, or *"),
@@ -197,6 +209,8 @@ pub async fn get_municipality(
     responses(
         (status = 200, description = "Updated", body = Municipality, headers(("ETag" = String))),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -206,11 +220,13 @@ pub async fn get_municipality(
 #[patch("/municipalities/{code}")]
 pub async fn update_municipality(
     req: HttpRequest,
+    ctx: RequestContext,
     state: web::Data<AppState>,
     code: web::Path<String>,
     patch: web::Json<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
+    policy::authorize(ctx.caller.as_ref(), Action::Administer, Target::municipality(&code))?;
     let headers = req.headers().clone();
     let updated = state
         .db(move |conn| {
@@ -238,7 +254,10 @@ pub async fn update_municipality(
                 if count == 0 {
                     return Err(ApiError::PreconditionFailed);
                 }
-                Ok(Municipality::from(find(conn, &code)?))
+                let after = Municipality::from(find(conn, &code)?);
+                let before = Municipality::from(row);
+                audit::record(conn, &ctx, "update", "municipality", &code, snapshot(&before), snapshot(&after))?;
+                Ok(after)
             })
         })
         .await?;

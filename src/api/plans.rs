@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::api::audit::{self, snapshot};
 use crate::api::http::{self, ListOf, Page};
 use crate::api::municipalities;
+use crate::auth::policy::{self, Action, Target, Visibility};
+use crate::auth::RequestContext;
 use crate::db::schema::plans;
 use crate::db::DbConnection;
 use crate::domain::plan_status::PlanStatus;
@@ -37,6 +40,11 @@ pub struct PlanRow {
 }
 
 impl PlanRow {
+    /// What the permission policy needs to know about the plan.
+    pub fn target(&self) -> Target<'_> {
+        Target::plan(&self.municipality_code, self.adopted_version.is_some())
+    }
+
     pub fn status(&self) -> ApiResult<PlanStatus> {
         PlanStatus::parse(&self.status)
             .ok_or_else(|| ApiError::Internal(format!("plan {} has status {:?}", self.id, self.status)))
@@ -158,10 +166,11 @@ fn validate(conn: &mut DbConnection, municipality: &str, fields: &PlanPatch) -> 
     checks.finish()
 }
 
-pub fn create(conn: &mut DbConnection, input: NewPlan) -> ApiResult<Plan> {
+pub fn create(conn: &mut DbConnection, ctx: &RequestContext, input: NewPlan) -> ApiResult<Plan> {
     let mut checks = Checks::new();
     checks.municipality_code("municipality", &input.municipality);
     checks.finish()?;
+    policy::authorize(ctx.caller.as_ref(), Action::EditPlan, Target::municipality(&input.municipality))?;
     let fields = PlanPatch {
         year: input.year,
         title: input.title.trim().to_owned(),
@@ -190,7 +199,9 @@ pub fn create(conn: &mut DbConnection, input: NewPlan) -> ApiResult<Plan> {
             revision: 1,
         };
         diesel::insert_into(plans::table).values(&row).execute(conn)?;
-        Plan::try_from(row)
+        let plan = Plan::try_from(row)?;
+        audit::record(conn, ctx, "create", "plan", &plan.id, None, snapshot(&plan))?;
+        Ok(plan)
     })
 }
 
@@ -210,6 +221,14 @@ fn ensure_year_free(conn: &mut DbConnection, municipality: &str, year: i32, exce
         }
         None => Ok(()),
     }
+}
+
+/// Finds a plan the caller may take `action` on (404 when it may not see it, 403 when it may
+/// see it but not act).
+pub fn find_for(conn: &mut DbConnection, ctx: &RequestContext, id: &str, action: Action) -> ApiResult<PlanRow> {
+    let row = find(conn, id)?;
+    policy::authorize(ctx.caller.as_ref(), action, row.target())?;
+    Ok(row)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<PlanRow> {
@@ -237,9 +256,12 @@ pub struct PlanQuery {
     pub offset: Option<i64>,
 }
 
-/// List plans, newest year first, then by municipality.
+/// List the plans the caller may see, newest year first, then by municipality: anonymous callers
+/// and consultees see adopted plans; planners, approvers and viewers also every plan of their
+/// municipalities; admins everything.
 #[utoipa::path(
     tag = "plans",
+    security((), ("bearer" = [])),
     params(PlanQuery),
     responses(
         (status = 200, description = "A page of plans", body = ListOf<Plan>),
@@ -250,15 +272,24 @@ pub struct PlanQuery {
 #[get("/plans")]
 pub async fn list_plans(
     req: HttpRequest,
+    ctx: RequestContext,
     state: web::Data<AppState>,
     query: web::Query<PlanQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = Page::new(query.limit, query.offset)?;
     let query = query.into_inner();
+    let visibility = policy::plan_visibility(ctx.caller.as_ref());
     let (total, rows) = state
         .db(move |conn| {
             let filtered = || {
                 let mut q = plans::table.into_boxed();
+                q = match &visibility {
+                    Visibility::All => q,
+                    Visibility::Public => q.filter(plans::adopted_version.is_not_null()),
+                    Visibility::PublicAnd(codes) => q.filter(
+                        plans::adopted_version.is_not_null().or(plans::municipality_code.eq_any(codes.clone())),
+                    ),
+                };
                 if let Some(code) = &query.municipality {
                     q = q.filter(plans::municipality_code.eq(code.clone()));
                 }
@@ -284,27 +315,37 @@ pub async fn list_plans(
     Ok(http::list_response(&req, page, total, items))
 }
 
-/// Create a plan as a draft. One plan per municipality and year.
+/// Create a plan as a draft (planner of the municipality, or admin). One plan per municipality
+/// and year.
 #[utoipa::path(
     tag = "plans",
     request_body = NewPlan,
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     responses(
         (status = 201, description = "Created", body = Plan,
             headers(("Location" = String, description = "URL of the plan"), ("ETag" = String))),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a planner of that municipality", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The municipality already has a plan for that year", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/plans")]
-pub async fn create_plan(state: web::Data<AppState>, body: web::Json<NewPlan>) -> ApiResult<HttpResponse> {
-    let plan = state.db(move |conn| create(conn, body.into_inner())).await?;
+pub async fn create_plan(
+    ctx: RequestContext,
+    state: web::Data<AppState>,
+    body: web::Json<NewPlan>,
+) -> ApiResult<HttpResponse> {
+    let plan = state.db(move |conn| create(conn, &ctx, body.into_inner())).await?;
     Ok(http::created(format!("/api/v1/plans/{}", plan.id), &plan.etag, &plan))
 }
 
-/// Read a plan.
+/// Read a plan (drafts only for the municipality's own users).
 #[utoipa::path(
     tag = "plans",
+    security((), ("bearer" = [])),
     params(("plan_id" = String, Path, description = "The plan's id")),
     responses(
         (status = 200, description = "The plan", body = Plan, headers(("ETag" = String))),
@@ -315,11 +356,12 @@ pub async fn create_plan(state: web::Data<AppState>, body: web::Json<NewPlan>) -
 #[get("/plans/{plan_id}")]
 pub async fn get_plan(
     req: HttpRequest,
+    ctx: RequestContext,
     state: web::Data<AppState>,
     plan_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = plan_id.into_inner();
-    let plan = Plan::try_from(state.db(move |conn| find(conn, &id)).await?)?;
+    let plan = Plan::try_from(state.db(move |conn| find_for(conn, &ctx, &id, Action::Read)).await?)?;
     Ok(http::entity_response(&req, &plan.etag, &plan))
 }
 
@@ -327,6 +369,7 @@ pub async fn get_plan(
 /// `If-Match`). Only while the plan is `draft` or `in_hearing`.
 #[utoipa::path(
     tag = "plans",
+    security(("bearer" = [])),
     params(
         ("plan_id" = String, Path, description = "The plan's id"),
         ("If-Match" = String, Header, description = "The current ETag, or *"),
@@ -335,6 +378,8 @@ pub async fn get_plan(
     responses(
         (status = 200, description = "Updated", body = Plan, headers(("ETag" = String))),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is not editable in its status, or the year is taken", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
@@ -345,6 +390,7 @@ pub async fn get_plan(
 #[patch("/plans/{plan_id}")]
 pub async fn update_plan(
     req: HttpRequest,
+    ctx: RequestContext,
     state: web::Data<AppState>,
     plan_id: web::Path<String>,
     patch: web::Json<serde_json::Value>,
@@ -354,7 +400,7 @@ pub async fn update_plan(
     let plan = state
         .db(move |conn| {
             conn.write(|conn| {
-                let row = find(conn, &id)?;
+                let row = find_for(conn, &ctx, &id, Action::EditPlan)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 row.ensure_editable()?;
                 let current = PlanPatch {
@@ -382,7 +428,9 @@ pub async fn update_plan(
                 if count == 0 {
                     return Err(ApiError::PreconditionFailed);
                 }
-                Plan::try_from(find(conn, &id)?)
+                let after = Plan::try_from(find(conn, &id)?)?;
+                audit::record(conn, &ctx, "update", "plan", &id, snapshot(&Plan::try_from(row)?), snapshot(&after))?;
+                Ok(after)
             })
         })
         .await?;
@@ -392,12 +440,15 @@ pub async fn update_plan(
 /// Delete a plan: only a draft that never had a version (needs `If-Match`).
 #[utoipa::path(
     tag = "plans",
+    security(("bearer" = [])),
     params(
         ("plan_id" = String, Path, description = "The plan's id"),
         ("If-Match" = String, Header, description = "The current ETag, or *"),
     ),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft, or it has versions", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
@@ -407,6 +458,7 @@ pub async fn update_plan(
 #[delete("/plans/{plan_id}")]
 pub async fn delete_plan(
     req: HttpRequest,
+    ctx: RequestContext,
     state: web::Data<AppState>,
     plan_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
@@ -415,7 +467,7 @@ pub async fn delete_plan(
     state
         .db(move |conn| {
             conn.write(|conn| {
-                let row = find(conn, &id)?;
+                let row = find_for(conn, &ctx, &id, Action::EditPlan)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 if row.status()? != PlanStatus::Draft || row.latest_version.is_some() {
                     return Err(ApiError::Conflict(format!(
@@ -423,8 +475,12 @@ pub async fn delete_plan(
                         row.status, row.latest_version
                     )));
                 }
-                diesel::delete(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision))).execute(conn)?;
-                Ok(())
+                let count = diesel::delete(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision)))
+                    .execute(conn)?;
+                if count == 0 {
+                    return Err(ApiError::PreconditionFailed);
+                }
+                audit::record(conn, &ctx, "delete", "plan", &id, snapshot(&Plan::try_from(row)?), None)
             })
         })
         .await?;

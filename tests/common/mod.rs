@@ -115,29 +115,28 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
     problem["errors"].as_array().expect("errors").iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
 }
 
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const JWT_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
+
 pub struct TestApp {
     service: BoxService<actix_http::Request, ServiceResponse, actix_web::Error>,
     pub state: AppState,
-    pub database: TestDatabase,
+    pub database: std::rc::Rc<TestDatabase>,
+    pub admin_token: String,
 }
 
-impl TestApp {
-    pub async fn new() -> Self {
-        Self::with_settings(|_| {}).await
-    }
+/// Requests as one caller: with a bearer token, or anonymous.
+pub struct Client<'a> {
+    app: &'a TestApp,
+    token: Option<String>,
+}
 
-    pub async fn with_settings(adjust: impl FnOnce(&mut Settings)) -> Self {
-        let database = TestDatabase::new();
-        let mut settings = Settings::for_database(database.url());
-        adjust(&mut settings);
-        let state = AppState::new(settings).expect("app state");
-        let service = test::init_service(beskplan::app(state.clone())).await;
-        let service = boxed::service(service.map(|r: ServiceResponse<_>| r.map_into_boxed_body()));
-        TestApp { service, state, database }
-    }
-
-    pub async fn call(&self, request: TestRequest) -> Response {
-        let response = test::call_service(&self.service, request.to_request()).await;
+impl Client<'_> {
+    pub async fn call(&self, mut request: TestRequest) -> Response {
+        if let Some(token) = &self.token {
+            request = request.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        let response = test::call_service(&self.app.service, request.to_request()).await;
         let status = response.status();
         let headers = response.headers().clone();
         let body = test::read_body(response).await;
@@ -167,6 +166,116 @@ impl TestApp {
         }
         self.call(request).await
     }
+}
+
+/// Settings every test app shares: a known admin password and token secret.
+pub fn test_settings(database: &TestDatabase) -> Settings {
+    let mut settings = Settings::for_database(database.url());
+    settings.admin_password = Some(ADMIN_PASSWORD.into());
+    settings.jwt_secret = Some(JWT_SECRET.into());
+    settings
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_settings(|_| {}).await
+    }
+
+    pub async fn with_settings(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let database = std::rc::Rc::new(TestDatabase::new());
+        Self::open(database, adjust).await
+    }
+
+    /// A second app on the same database, as after a restart.
+    pub async fn reopen(&self) -> Self {
+        Self::open(self.database.clone(), |_| {}).await
+    }
+
+    async fn open(database: std::rc::Rc<TestDatabase>, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = test_settings(&database);
+        adjust(&mut settings);
+        let state = AppState::new(settings).expect("app state");
+        let service = test::init_service(beskplan::app(state.clone())).await;
+        let service = boxed::service(service.map(|r: ServiceResponse<_>| r.map_into_boxed_body()));
+        let mut app = TestApp { service, state, database, admin_token: String::new() };
+        app.admin_token = app.login("admin", ADMIN_PASSWORD).await;
+        app
+    }
+
+    /// A token from the token endpoint.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let response = self
+            .anonymous()
+            .post("/api/v1/auth/token", &json!({"grant_type": "password", "username": username, "password": password}))
+            .await
+            .expect(200);
+        response.json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn admin(&self) -> Client<'_> {
+        Client { app: self, token: Some(self.admin_token.clone()) }
+    }
+
+    pub fn anonymous(&self) -> Client<'_> {
+        Client { app: self, token: None }
+    }
+
+    pub fn with_token(&self, token: &str) -> Client<'_> {
+        Client { app: self, token: Some(token.to_owned()) }
+    }
+
+    /// Creates a user through the API (as admin) and returns a token for it, minted with the
+    /// service's own key (logging in costs a password hash; the token endpoint has its own tests).
+    pub async fn user_token(&self, username: &str, role: &str, municipalities: &[&str], party: Option<&str>) -> String {
+        let user = self
+            .admin()
+            .post(
+                "/api/v1/users",
+                &json!({"username": username, "role": role, "municipalities": municipalities, "party": party,
+                        "password": "a-long-enough-password"}),
+            )
+            .await
+            .expect(201)
+            .json();
+        let mut conn = self.state.pool.get().unwrap();
+        let claims = beskplan::auth::tokens::VerifiedToken {
+            claims: self.state.tokens.claims_for(&beskplan::auth::Caller {
+                id: user["id"].as_str().unwrap().to_owned(),
+                name: username.to_owned(),
+                display_name: username.to_owned(),
+                kind: beskplan::auth::PrincipalKind::User,
+                role: beskplan::auth::Role::parse(role).unwrap(),
+                municipalities: municipalities.iter().map(|m| m.to_string()).collect(),
+                party: party.map(str::to_owned),
+            }),
+            external: false,
+        };
+        let caller = beskplan::auth::tokens::load_caller(&mut conn, claims.clone()).unwrap();
+        assert_eq!(caller.name, username);
+        self.state.tokens.sign(&claims.claims).unwrap()
+    }
+
+    // The shorthands below act as the bootstrap admin.
+
+    pub async fn call(&self, request: TestRequest) -> Response {
+        self.admin().call(request).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.admin().get(path).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.admin().post(path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, if_match: Option<&str>, body: &Value) -> Response {
+        self.admin().patch(path, if_match, body).await
+    }
+
+    pub async fn delete(&self, path: &str, if_match: Option<&str>) -> Response {
+        self.admin().delete(path, if_match).await
+    }
 
     /// Registers a municipality and returns it.
     pub async fn municipality(&self, code: &str, name: &str) -> Value {
@@ -185,5 +294,16 @@ impl TestApp {
         .await
         .expect(201)
         .json()
+    }
+
+    /// Marks a plan adopted at version 1, as decisions will once they exist.
+    pub fn force_adopted(&self, plan_id: &str) {
+        use beskplan::db::schema::plans;
+        use diesel::prelude::*;
+        let mut conn = self.state.pool.get().unwrap();
+        diesel::update(plans::table.find(plan_id))
+            .set((plans::status.eq("adopted"), plans::latest_version.eq(Some(1)), plans::adopted_version.eq(Some(1))))
+            .execute(&mut *conn)
+            .unwrap();
     }
 }
