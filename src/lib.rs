@@ -58,13 +58,14 @@ impl AppState {
         if applied > 0 {
             tracing::info!(applied, database = %url.redacted(), "applied migrations");
         }
-        match auth::bootstrap_admin(&mut conn, &settings).map_err(|e| format!("creating the admin user: {e}"))? {
-            Some(password) => eprintln!(
+        let generated =
+            auth::bootstrap_admin(&mut conn, &settings).map_err(|e| format!("creating the admin user: {e}"))?;
+        if let Some(password) = generated {
+            eprintln!(
                 "beskplan: created the admin user {:?} with the password {password}\n\
                  beskplan: it is shown only now; set BESKPLAN_ADMIN_PASSWORD to choose it",
                 settings.admin_username
-            ),
-            None => {}
+            );
         }
         let secret = match &settings.jwt_secret {
             Some(secret) => secret.clone().into_bytes(),
