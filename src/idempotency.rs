@@ -34,7 +34,7 @@ fn lifetime() -> Duration {
 }
 
 pub async fn guard(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let key = match req.headers().get(HEADER) {
@@ -43,32 +43,62 @@ pub async fn guard(
             .ok()
             .map(str::to_owned)
             .filter(|k| !k.is_empty() && k.len() <= 255)
-            .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1–255 visible ASCII characters".into()))?,
+            .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1–255 visible ASCII characters".into())),
         _ => return next.call(req).await.map(ServiceResponse::map_into_boxed_body),
     };
-    // Without a valid caller the request fails anyway (401); let the handler say so.
-    let Ok(Some(caller)) = auth::authenticate(req.request()).await else {
+    let key = match key {
+        Ok(key) => key,
+        Err(error) => return Ok(req.error_response(error)),
+    };
+    // Keys are per caller; anonymous callers cannot post (the authentication middleware runs first).
+    let Some(caller) = auth::caller_of(req.request()) else {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     };
-    let state = req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::Internal("no state".into()))?;
-    let body = read_body(&mut req, state.settings.body_limit).await?;
+    guarded(req, next, caller.id, key).await
+}
+
+async fn guarded(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+    caller: String,
+    key: String,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(req.error_response(ApiError::Internal("no application state".into())));
+    };
+    let body = match read_body(&mut req, state.settings.body_limit).await {
+        Ok(body) => body,
+        Err(error) => return Ok(req.error_response(error)),
+    };
     let request_hash = hash_request(req.method().as_str(), req.path(), &body);
     req.set_payload(body.into());
 
-    let claim = {
-        let (caller, key, request_hash) = (caller.id.clone(), key.clone(), request_hash.clone());
-        state.db(move |conn| claim(conn, &caller, &key, &request_hash)).await?
+    let claimed = {
+        let (caller, key) = (caller.clone(), key.clone());
+        state.db(move |conn| claim(conn, &caller, &key, &request_hash)).await
     };
-    if let Claim::Replay { status, headers, body } = claim {
-        let (http_req, _) = req.into_parts();
-        return Ok(ServiceResponse::new(http_req, replay(status, headers, body)?));
+    match claimed {
+        Err(error) => return Ok(req.error_response(error)),
+        Ok(Claim::Replay { status, headers, body }) => {
+            return Ok(match replay(status, headers, body) {
+                Ok(stored) => req.into_response(stored),
+                Err(error) => req.error_response(error),
+            });
+        }
+        Ok(Claim::First) => {}
     }
 
     let response = next.call(req).await?;
     let (http_req, response) = response.into_parts();
     let status = response.status();
     let (head, body) = response.into_parts();
-    let bytes = body::to_bytes(body).await.map_err(|_| ApiError::Internal("reading the response body".into()))?;
+    let bytes = match body::to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let _ = state.db(move |conn| release(conn, &caller, &key)).await;
+            return Err(ApiError::Internal("reading the response body".into()).into());
+        }
+    };
     let headers: Vec<(String, String)> = KEPT_HEADERS
         .iter()
         .filter_map(|name| {
@@ -76,15 +106,20 @@ pub async fn guard(
         })
         .collect();
     let stored_body = bytes.to_vec();
-    state
+    let stored = state
         .db(move |conn| {
             if status.is_success() {
-                finish(conn, &caller.id, &key, status.as_u16(), &headers, &stored_body)
+                finish(conn, &caller, &key, status.as_u16(), &headers, &stored_body)
             } else {
-                release(conn, &caller.id, &key)
+                release(conn, &caller, &key)
             }
         })
-        .await?;
+        .await;
+    if let Err(error) = stored {
+        // The change itself went through: answer it. A retry will find the key in progress
+        // until it expires, rather than repeat the change.
+        tracing::warn!(%error, "could not store the response for an Idempotency-Key");
+    }
     Ok(ServiceResponse::new(http_req, head.set_body(BoxBody::new(bytes))))
 }
 

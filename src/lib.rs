@@ -133,6 +133,7 @@ pub fn app(
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
         .default_service(web::to(api::http::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::guard))
+        .wrap(actix_web::middleware::from_fn(auth::authenticate_requests))
         .wrap_fn(|req, srv| {
             let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
             let response = srv.call(req);

@@ -5,11 +5,10 @@ pub mod passwords;
 pub mod policy;
 pub mod tokens;
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use serde::{Deserialize, Serialize};
 use tracing_actix_web::RequestId;
@@ -138,7 +137,7 @@ pub fn bearer_token(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 }
 
 /// Verifies the request's token, if any, and loads the caller.
-pub async fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
+async fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     let Some(token) = bearer_token(req)? else { return Ok(None) };
     let state =
         req.app_data::<web::Data<AppState>>().ok_or_else(|| ApiError::Internal("no application state".into()))?.clone();
@@ -147,17 +146,44 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, ApiError>
     Ok(Some(caller))
 }
 
+/// The verified caller of a request, put there by `authenticate_requests`.
+#[derive(Debug, Clone)]
+struct Authenticated(Option<Caller>);
+
+/// Middleware: authenticates every request before anything else reads it. A token that does
+/// not verify is refused with 401 (never treated as anonymous), and so is an anonymous change:
+/// the policy lets anonymous callers only read, and saying so before the body is parsed gives
+/// them the same 401 whatever they send.
+pub async fn authenticate_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let caller = match authenticate(req.request()).await {
+        Ok(caller) => caller,
+        Err(error) => return Ok(req.error_response(error)),
+    };
+    if caller.is_none() && !policy::anonymous_may_call(req.method(), req.path()) {
+        return Ok(req.error_response(ApiError::Unauthorized("this needs a bearer token".into())));
+    }
+    req.extensions_mut().insert(Authenticated(caller));
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// The caller of a request that passed `authenticate_requests`.
+pub fn caller_of(req: &HttpRequest) -> Option<Caller> {
+    req.extensions().get::<Authenticated>().and_then(|a| a.0.clone())
+}
+
 impl FromRequest for RequestContext {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let request_id = request_id(&req);
-            let caller = authenticate(&req).await?;
-            Ok(RequestContext { caller, request_id })
-        })
+        let context = match req.extensions().get::<Authenticated>() {
+            Some(Authenticated(caller)) => Ok(RequestContext { caller: caller.clone(), request_id: request_id(req) }),
+            None => Err(ApiError::Internal("the authentication middleware did not run".into())),
+        };
+        std::future::ready(context)
     }
 }
 

@@ -95,6 +95,12 @@ fn not_found() -> ApiError {
     ApiError::NotFound("no such resource, or it is not visible to this caller".into())
 }
 
+/// Anonymous callers only read; the one thing they may send is a token request.
+pub fn anonymous_may_call(method: &actix_web::http::Method, path: &str) -> bool {
+    use actix_web::http::Method;
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || path == "/api/v1/auth/token"
+}
+
 /// Which plans a caller's lists show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visibility {

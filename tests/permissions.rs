@@ -1,0 +1,239 @@
+//! The permission matrix: every route × every role (and anonymous) × a target in the caller's own
+//! municipality and in another one. The table is data; a route in the OpenAPI document without a
+//! row fails `every_route_has_a_row`.
+
+mod common;
+
+use std::cell::Cell;
+use std::collections::BTreeSet;
+
+use actix_web::test::TestRequest;
+use common::TestApp;
+use serde_json::{json, Value};
+
+const WHO: [&str; 6] = ["admin", "planner", "approver", "consultee", "viewer", "anonymous"];
+const OWN: &str = "185";
+const OTHER: &str = "201";
+
+/// `(route, variant, statuses for a target in the own municipality, … in the other)`, statuses
+/// in the order of `WHO`. Everyone but admin acts in municipality 185.
+const MATRIX: &[(&str, &str, [u16; 6], [u16; 6])] = &[
+    ("GET /healthz", "", [200; 6], [200; 6]),
+    ("GET /readyz", "", [200; 6], [200; 6]),
+    ("POST /api/v1/auth/token", "", [200; 6], [200; 6]),
+    ("GET /api/v1/me", "", [200, 200, 200, 200, 200, 401], [200, 200, 200, 200, 200, 401]),
+    ("GET /api/v1/users", "", [200, 403, 403, 403, 403, 401], [200, 403, 403, 403, 403, 401]),
+    ("POST /api/v1/users", "", [201, 403, 403, 403, 403, 401], [201, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/users/{id}", "", [200, 403, 403, 403, 403, 401], [200, 403, 403, 403, 403, 401]),
+    ("PATCH /api/v1/users/{id}", "", [200, 403, 403, 403, 403, 401], [200, 403, 403, 403, 403, 401]),
+    ("DELETE /api/v1/users/{id}", "", [204, 403, 403, 403, 403, 401], [204, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/clients", "", [200, 403, 403, 403, 403, 401], [200, 403, 403, 403, 403, 401]),
+    ("POST /api/v1/clients", "", [201, 403, 403, 403, 403, 401], [201, 403, 403, 403, 403, 401]),
+    ("DELETE /api/v1/clients/{id}", "", [204, 403, 403, 403, 403, 401], [204, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/audit", "", [200, 403, 403, 403, 403, 401], [200, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/municipalities", "", [200; 6], [200; 6]),
+    ("POST /api/v1/municipalities", "", [201, 403, 403, 403, 403, 401], [201, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/municipalities/{code}", "", [200; 6], [200; 6]),
+    ("PATCH /api/v1/municipalities/{code}", "", [200, 403, 403, 403, 403, 401], [200, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/plans", "", [200; 6], [200; 6]),
+    ("POST /api/v1/plans", "", [201, 201, 403, 403, 403, 401], [201, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/plans/{plan_id}", "draft", [200, 200, 200, 404, 200, 404], [200, 404, 404, 404, 404, 404]),
+    ("GET /api/v1/plans/{plan_id}", "adopted", [200; 6], [200; 6]),
+    ("PATCH /api/v1/plans/{plan_id}", "draft", [200, 200, 403, 404, 403, 401], [200, 404, 404, 404, 404, 401]),
+    ("PATCH /api/v1/plans/{plan_id}", "adopted", [409, 409, 403, 403, 403, 401], [409, 403, 403, 403, 403, 401]),
+    ("DELETE /api/v1/plans/{plan_id}", "draft", [204, 204, 403, 404, 403, 401], [204, 404, 404, 404, 404, 401]),
+    ("DELETE /api/v1/plans/{plan_id}", "adopted", [409, 409, 403, 403, 403, 401], [409, 403, 403, 403, 403, 401]),
+];
+
+struct Fixture {
+    app: TestApp,
+    tokens: Vec<(&'static str, String)>,
+    counter: Cell<u32>,
+    /// Plan years handed out so far: one plan per municipality and year, years 2000–2100.
+    years: Cell<i32>,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let app = TestApp::new().await;
+        app.municipality(OWN, "Tårnby Kommune").await;
+        app.municipality(OTHER, "Allerød Kommune").await;
+        let mut tokens = vec![("admin", app.admin_token.clone())];
+        for role in ["planner", "approver", "consultee", "viewer"] {
+            let party = (role == "consultee").then_some("Handicaprådet");
+            tokens.push((role, app.user_token(&format!("{role}.185"), role, &[OWN], party).await));
+        }
+        Fixture { app, tokens, counter: Cell::new(0), years: Cell::new(2000) }
+    }
+
+    fn next(&self) -> u32 {
+        self.counter.set(self.counter.get() + 1);
+        self.counter.get()
+    }
+
+    fn next_year(&self) -> i32 {
+        self.years.set(self.years.get() + 1);
+        assert!(self.years.get() <= 2100, "out of plan years");
+        self.years.get()
+    }
+
+    /// A fresh resource for one request, made by the admin.
+    async fn plan(&self, municipality: &str, adopted: bool) -> String {
+        let plan = self
+            .app
+            .post("/api/v1/plans", &json!({"municipality": municipality, "year": self.next_year(), "title": "Matrix"}))
+            .await
+            .expect(201)
+            .json();
+        let id = plan["id"].as_str().unwrap().to_owned();
+        if adopted {
+            self.app.force_adopted(&id);
+        }
+        id
+    }
+
+    async fn user(&self, municipality: &str) -> String {
+        let body = json!({"username": format!("matrix.{}", self.next()), "role": "viewer",
+                          "municipalities": [municipality], "password": "a-long-enough-password"});
+        self.app.post("/api/v1/users", &body).await.expect(201).json()["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn client(&self, municipality: &str) -> String {
+        let body = json!({"name": "Matrix", "role": "viewer", "municipalities": [municipality]});
+        self.app.post("/api/v1/clients", &body).await.expect(201).json()["client_id"].as_str().unwrap().to_owned()
+    }
+
+    /// The request a row describes, aimed at the given municipality.
+    async fn request(&self, route: &str, variant: &str, m: &str) -> TestRequest {
+        let n = self.next();
+        let adopted = variant == "adopted";
+        let json_post = |uri: String, body: Value| TestRequest::post().uri(&uri).set_json(body);
+        let patch =
+            |uri: String, body: Value| TestRequest::patch().uri(&uri).insert_header(("if-match", "*")).set_json(body);
+        let delete = |uri: String| TestRequest::delete().uri(&uri).insert_header(("if-match", "*"));
+        match route {
+            "GET /healthz"
+            | "GET /readyz"
+            | "GET /api/v1/me"
+            | "GET /api/v1/users"
+            | "GET /api/v1/clients"
+            | "GET /api/v1/audit"
+            | "GET /api/v1/municipalities"
+            | "GET /api/v1/plans" => TestRequest::get().uri(route.split_once(' ').unwrap().1),
+            "POST /api/v1/auth/token" => json_post(
+                "/api/v1/auth/token".into(),
+                json!({"grant_type": "password", "username": "admin", "password": common::ADMIN_PASSWORD}),
+            ),
+            "POST /api/v1/users" => json_post(
+                "/api/v1/users".into(),
+                json!({"username": format!("new.{n}"), "role": "viewer", "municipalities": [m],
+                       "password": "a-long-enough-password"}),
+            ),
+            "GET /api/v1/users/{id}" => TestRequest::get().uri(&format!("/api/v1/users/{}", self.user(m).await)),
+            "PATCH /api/v1/users/{id}" => {
+                patch(format!("/api/v1/users/{}", self.user(m).await), json!({"display_name": "Omdøbt"}))
+            }
+            "DELETE /api/v1/users/{id}" => delete(format!("/api/v1/users/{}", self.user(m).await)),
+            "POST /api/v1/clients" => json_post(
+                "/api/v1/clients".into(),
+                json!({"name": "Integration", "role": "viewer", "municipalities": [m]}),
+            ),
+            "DELETE /api/v1/clients/{id}" => delete(format!("/api/v1/clients/{}", self.client(m).await)),
+            "POST /api/v1/municipalities" => json_post(
+                "/api/v1/municipalities".into(),
+                json!({"code": format!("{}", 300 + n), "name": "Ny Kommune"}),
+            ),
+            "GET /api/v1/municipalities/{code}" => TestRequest::get().uri(&format!("/api/v1/municipalities/{m}")),
+            "PATCH /api/v1/municipalities/{code}" => {
+                patch(format!("/api/v1/municipalities/{m}"), json!({"name": format!("Kommune {m}")}))
+            }
+            "POST /api/v1/plans" => json_post(
+                "/api/v1/plans".into(),
+                json!({"municipality": m, "year": self.next_year(), "title": "Beskæftigelsesplan"}),
+            ),
+            "GET /api/v1/plans/{plan_id}" => {
+                TestRequest::get().uri(&format!("/api/v1/plans/{}", self.plan(m, adopted).await))
+            }
+            "PATCH /api/v1/plans/{plan_id}" => {
+                patch(format!("/api/v1/plans/{}", self.plan(m, adopted).await), json!({"summary": "Ændret"}))
+            }
+            "DELETE /api/v1/plans/{plan_id}" => delete(format!("/api/v1/plans/{}", self.plan(m, adopted).await)),
+            other => panic!("no request for the route {other}; add it here and to MATRIX"),
+        }
+    }
+}
+
+#[actix_web::test]
+async fn every_route_answers_every_role_as_the_matrix_says() {
+    let fixture = Fixture::new().await;
+    let mut failures = Vec::new();
+    for (route, variant, own, other) in MATRIX {
+        for (municipality, expected) in [(OWN, own), (OTHER, other)] {
+            for (i, who) in WHO.iter().enumerate() {
+                let request = fixture.request(route, variant, municipality).await;
+                let client = match fixture.tokens.iter().find(|(role, _)| role == who) {
+                    Some((_, token)) => fixture.app.with_token(token),
+                    None => fixture.app.anonymous(),
+                };
+                let response = client.call(request).await;
+                if response.status.as_u16() != expected[i] {
+                    failures.push(format!(
+                        "{route} {variant} in {municipality} as {who}: expected {}, got {} {}",
+                        expected[i],
+                        response.status.as_u16(),
+                        response.text()
+                    ));
+                } else if response.status.is_client_error() {
+                    response.problem(expected[i]);
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} cells differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[actix_web::test]
+async fn every_route_has_a_row() {
+    let api = serde_json::to_value(beskplan::api::openapi()).unwrap();
+    let documented: BTreeSet<String> = api["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| format!("{} {path}", m.to_uppercase())))
+        .collect();
+    let covered: BTreeSet<String> = MATRIX.iter().map(|(route, ..)| route.to_string()).collect();
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    let stale: Vec<_> = covered.difference(&documented).collect();
+    assert!(missing.is_empty(), "routes without a row in MATRIX: {missing:?}");
+    assert!(stale.is_empty(), "rows for routes that do not exist: {stale:?}");
+}
+
+#[actix_web::test]
+async fn lists_show_only_what_the_caller_may_see() {
+    let fixture = Fixture::new().await;
+    let own_draft = fixture.plan(OWN, false).await;
+    let other_draft = fixture.plan(OTHER, false).await;
+    let other_adopted = fixture.plan(OTHER, true).await;
+    let expected: [(&str, Vec<&String>); 6] = [
+        ("admin", vec![&own_draft, &other_draft, &other_adopted]),
+        ("planner", vec![&own_draft, &other_adopted]),
+        ("approver", vec![&own_draft, &other_adopted]),
+        ("consultee", vec![&other_adopted]),
+        ("viewer", vec![&own_draft, &other_adopted]),
+        ("anonymous", vec![&other_adopted]),
+    ];
+    for (who, plans) in expected {
+        let client = match fixture.tokens.iter().find(|(role, _)| *role == who) {
+            Some((_, token)) => fixture.app.with_token(token),
+            None => fixture.app.anonymous(),
+        };
+        let list = client.get("/api/v1/plans?limit=500").await.expect(200).json();
+        let mut seen: Vec<String> =
+            list["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+        seen.sort();
+        let mut wanted: Vec<String> = plans.into_iter().cloned().collect();
+        wanted.sort();
+        assert_eq!(seen, wanted, "{who}");
+        assert_eq!(list["total"], wanted.len(), "{who}: total counts only visible plans");
+    }
+}
