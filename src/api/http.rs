@@ -13,6 +13,23 @@ use crate::error::{ApiError, ApiResult};
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 
+/// The query of a list that has no filters.
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// At most this many items (1–500, default 50).
+    pub limit: Option<i64>,
+    /// Skip this many items (default 0).
+    pub offset: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> ApiResult<Page> {
+        Page::new(self.limit, self.offset)
+    }
+}
+
 /// `limit` and `offset` of a list request, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {

@@ -2,10 +2,16 @@
 
 pub mod audit;
 pub mod auth;
+pub mod content;
+pub mod focus_areas;
+pub mod follow_up_measures;
+pub mod goals;
 pub mod http;
 pub mod municipalities;
 pub mod ops;
 pub mod plans;
+pub mod requirements;
+pub mod sections;
 pub mod users;
 
 use utoipa::OpenApi;
@@ -36,7 +42,32 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(plans::create_plan)
             .service(plans::get_plan)
             .service(plans::update_plan)
-            .service(plans::delete_plan),
+            .service(plans::delete_plan)
+            .service(sections::list_sections)
+            .service(sections::create_section)
+            .service(sections::get_section)
+            .service(sections::update_section)
+            .service(sections::delete_section)
+            .service(focus_areas::list_focus_areas)
+            .service(focus_areas::create_focus_area)
+            .service(focus_areas::get_focus_area)
+            .service(focus_areas::update_focus_area)
+            .service(focus_areas::delete_focus_area)
+            .service(goals::list_goals)
+            .service(goals::create_goal)
+            .service(goals::get_goal)
+            .service(goals::update_goal)
+            .service(goals::delete_goal)
+            .service(requirements::list_requirements)
+            .service(requirements::create_requirement)
+            .service(requirements::get_requirement)
+            .service(requirements::update_requirement)
+            .service(requirements::delete_requirement)
+            .service(follow_up_measures::list_follow_up_measures)
+            .service(follow_up_measures::create_follow_up_measure)
+            .service(follow_up_measures::get_follow_up_measure)
+            .service(follow_up_measures::update_follow_up_measure)
+            .service(follow_up_measures::delete_follow_up_measure),
     );
 }
 
@@ -56,6 +87,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "audit", description = "Who changed what (admin)"),
         (name = "municipalities", description = "Municipalities by kommunekode"),
         (name = "plans", description = "Employment plans (beskæftigelsesplaner), one per municipality and year"),
+        (name = "content", description = "A plan's sections, focus areas, goals, result requirements and follow-up measures"),
     )
 )]
 pub struct ApiDoc;

@@ -25,6 +25,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         revision -> BigInt,
+        content_revision -> BigInt,
     }
 }
 
@@ -87,4 +88,101 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(municipalities, plans, users, clients, audit_log, idempotency_keys);
+diesel::table! {
+    sections (id) {
+        id -> Text,
+        plan_id -> Text,
+        heading -> Text,
+        body -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    focus_areas (id) {
+        id -> Text,
+        plan_id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    goals (id) {
+        id -> Text,
+        plan_id -> Text,
+        focus_area_id -> Nullable<Text>,
+        number -> Nullable<Text>,
+        title -> Text,
+        description -> Nullable<Text>,
+        kind -> Text,
+        target_groups -> Text,
+        initiatives -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    requirements (id) {
+        id -> Text,
+        goal_id -> Text,
+        plan_id -> Text,
+        statement -> Text,
+        indicator -> Text,
+        unit -> Text,
+        comparator -> Text,
+        baseline_value -> Nullable<Double>,
+        baseline_as_of -> Nullable<Date>,
+        target_value -> Nullable<Double>,
+        target_value_max -> Nullable<Double>,
+        target_due -> Nullable<Date>,
+        target_placeholder -> Bool,
+        data_source -> Nullable<Text>,
+        frequency -> Nullable<Text>,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    follow_up_measures (id) {
+        id -> Text,
+        goal_id -> Text,
+        plan_id -> Text,
+        indicator -> Text,
+        description -> Nullable<Text>,
+        unit -> Text,
+        data_source -> Nullable<Text>,
+        frequency -> Nullable<Text>,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revision -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    municipalities,
+    plans,
+    users,
+    clients,
+    audit_log,
+    idempotency_keys,
+    sections,
+    focus_areas,
+    goals,
+    requirements,
+    follow_up_measures,
+);

@@ -1,0 +1,111 @@
+//! What the plan's content resources (sections, focus areas, goals, requirements, follow-up
+//! measures) share: access through the owning plan, and ordered positions.
+
+use diesel::prelude::*;
+
+use crate::api::plans::{self, PlanRow};
+use crate::auth::policy::Action;
+use crate::auth::RequestContext;
+use crate::db::schema::plans as plans_table;
+use crate::db::DbConnection;
+use crate::domain::validate::Checks;
+use crate::error::ApiResult;
+
+/// The plan that owns some content, when the caller may read it (404 otherwise).
+pub fn plan_for_read(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str) -> ApiResult<PlanRow> {
+    plans::find_for(conn, ctx, plan_id, Action::Read)
+}
+
+/// The plan that owns some content, for a change inside a write transaction: the caller must be
+/// allowed to edit it (404/403), the plan must be editable in its status (409), and its content
+/// revision is bumped first, which on PostgreSQL locks the plan row so that concurrent content
+/// writes to one plan queue up and positions never collide.
+pub fn plan_for_change(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str) -> ApiResult<PlanRow> {
+    let plan = plans::find_for(conn, ctx, plan_id, Action::EditPlan)?;
+    plan.ensure_editable()?;
+    diesel::update(plans_table::table.find(plan_id))
+        .set(plans_table::content_revision.eq(plans_table::content_revision + 1))
+        .execute(conn)?;
+    Ok(plan)
+}
+
+/// A stored enum value (`"decrease_by_percent"`) read back as its type.
+pub fn stored<T: serde::de::DeserializeOwned>(text: &str) -> ApiResult<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| crate::error::ApiError::Internal(format!("stored value {text:?}")))
+}
+
+/// An enum value as it is stored: its JSON name.
+pub fn storable<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        other => panic!("only string-named enums are stored this way, not {other:?}"),
+    }
+}
+
+/// A requested position must not be negative.
+pub fn check_position(checks: &mut Checks, position: Option<i32>) {
+    if position.is_some_and(|p| p < 0) {
+        checks.fail("position", "must be 0 or more");
+    }
+}
+
+/// Text lists (target groups, initiatives): each entry present and bounded.
+pub fn check_text_list(checks: &mut Checks, field: &str, items: &[String], max_items: usize, max_length: usize) {
+    if items.len() > max_items {
+        checks.fail(field, format!("at most {max_items} entries"));
+    }
+    for (i, item) in items.iter().enumerate() {
+        checks.text(&format!("{field}[{i}]"), item, max_length);
+    }
+}
+
+/// Position bookkeeping for one table ordered within a parent (a plan or a goal).
+macro_rules! ordered_table {
+    ($name:ident, $table:ident, $parent:ident) => {
+        pub mod $name {
+            use diesel::prelude::*;
+
+            use crate::db::schema::$table as t;
+            use crate::db::DbConnection;
+
+            pub fn count(conn: &mut DbConnection, parent: &str) -> QueryResult<i32> {
+                let n: i64 = t::table.filter(t::$parent.eq(parent)).count().get_result(conn)?;
+                Ok(i32::try_from(n).unwrap_or(i32::MAX))
+            }
+
+            /// Makes room at `at`: the items there and after move down one.
+            pub fn open(conn: &mut DbConnection, parent: &str, at: i32) -> QueryResult<()> {
+                diesel::update(t::table.filter(t::$parent.eq(parent)).filter(t::position.ge(at)))
+                    .set(t::position.eq(t::position + 1))
+                    .execute(conn)
+                    .map(|_| ())
+            }
+
+            /// Closes the gap an item left at `at`.
+            pub fn close(conn: &mut DbConnection, parent: &str, at: i32) -> QueryResult<()> {
+                diesel::update(t::table.filter(t::$parent.eq(parent)).filter(t::position.gt(at)))
+                    .set(t::position.eq(t::position - 1))
+                    .execute(conn)
+                    .map(|_| ())
+            }
+
+            /// Moves an item from `from` to `to`, shifting the others.
+            pub fn shift(conn: &mut DbConnection, parent: &str, id: &str, from: i32, to: i32) -> QueryResult<()> {
+                if from == to {
+                    return Ok(());
+                }
+                diesel::update(t::table.find(id)).set(t::position.eq(-1)).execute(conn)?;
+                close(conn, parent, from)?;
+                open(conn, parent, to)?;
+                diesel::update(t::table.find(id)).set(t::position.eq(to)).execute(conn).map(|_| ())
+            }
+        }
+    };
+}
+
+ordered_table!(section_order, sections, plan_id);
+ordered_table!(focus_area_order, focus_areas, plan_id);
+ordered_table!(goal_order, goals, plan_id);
+ordered_table!(requirement_order, requirements, goal_id);
+ordered_table!(follow_up_measure_order, follow_up_measures, goal_id);
