@@ -58,7 +58,7 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     NotAcceptable(String),
-    #[error("the request breaks {} rule(s)", .0.len())]
+    #[error("the request breaks {} rule(s): {}", .0.len(), .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
     Validation(Vec<FieldError>),
     #[error("too many failed attempts; retry in {0} s")]
     TooManyRequests(u64),
@@ -167,7 +167,8 @@ impl From<diesel::result::Error> for ApiError {
         match error {
             Error::NotFound => ApiError::NotFound("not found".into()),
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                ApiError::Conflict(format!("already exists: {}", info.message()))
+                tracing::info!(constraint = ?info.constraint_name(), "unique violation");
+                ApiError::Conflict("it already exists (another request made it at the same time)".into())
             }
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 ApiError::Conflict("the change would leave a reference to something that does not exist".into())

@@ -5,7 +5,8 @@
 //! instances sharing a PostgreSQL database. The key is claimed before the request runs; a second
 //! request with a key still running → 409. Only successful (2xx) responses are kept: after a
 //! failure the key is released, so the client can correct the request and retry with it. The token
-//! endpoint is exempt: a replayed access token is a credential stored in the database.
+//! endpoint and client registration are exempt: their responses hold secrets that must not be
+//! stored. A key left in progress (the client went away mid-request) is free again after a minute.
 
 use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -27,7 +28,11 @@ pub const HEADER: &str = "idempotency-key";
 /// Marks a response that repeats the first one.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const KEPT_HEADERS: [HeaderName; 4] = [header::LOCATION, header::ETAG, header::CONTENT_TYPE, header::LINK];
-const EXEMPT_PATHS: [&str; 1] = ["/api/v1/auth/token"];
+/// Responses that hold a secret are not kept: a token, a new client's secret.
+const EXEMPT_PATHS: [&str; 2] = ["/api/v1/auth/token", "/api/v1/clients"];
+/// A claimed key whose request has not finished after this long was abandoned (the client went
+/// away, or the process stopped); it may be claimed again.
+const ABANDONED_AFTER_SECONDS: i64 = 60;
 
 fn lifetime() -> Duration {
     Duration::hours(24)
@@ -176,6 +181,9 @@ fn claim(conn: &mut crate::db::DbConnection, caller: &str, key: &str, request_ha
                     "Idempotency-Key",
                     "was used with another request; use a new key for a new request",
                 ));
+            }
+            Some((_, None, _, _, created_at)) if now() - created_at > Duration::seconds(ABANDONED_AFTER_SECONDS) => {
+                diesel::delete(idempotency_keys::table.find((caller, key))).execute(conn)?;
             }
             Some((_, None, _, _, _)) => {
                 return Err(ApiError::Conflict("a request with this Idempotency-Key is still in progress".into()));

@@ -29,13 +29,14 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Failed logins allowed per username/client and per address within the window.
 pub const LOGIN_FAILURES_ALLOWED: u32 = 5;
 pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub const CONCURRENT_PASSWORD_CHECKS: usize = 4;
 
 /// What every request shares: the pool, the settings, token keys, the login limiter and the
 /// metrics registry.
@@ -45,6 +46,8 @@ pub struct AppState {
     pub settings: Settings,
     pub tokens: Arc<TokenService>,
     pub limiter: Arc<LoginLimiter>,
+    /// Bounds the password checks running at once (each takes ~19 MiB for a moment).
+    pub hashing: Arc<tokio::sync::Semaphore>,
     pub metrics: PrometheusMetrics,
 }
 
@@ -84,7 +87,14 @@ impl AppState {
             .build()
             .map_err(|e| format!("metrics: {e}"))?;
         let limiter = LoginLimiter::new(LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW);
-        Ok(AppState { pool, settings, tokens: Arc::new(tokens), limiter: Arc::new(limiter), metrics })
+        Ok(AppState {
+            pool,
+            settings,
+            tokens: Arc::new(tokens),
+            limiter: Arc::new(limiter),
+            hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
+            metrics,
+        })
     }
 
     /// Runs blocking database work on the blocking thread pool with a pooled connection.
@@ -183,10 +193,4 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     server.run().await.map_err(|e| e.to_string())?;
     tracing::info!("beskplan stopped");
     Ok(())
-}
-
-impl From<String> for ApiError {
-    fn from(message: String) -> Self {
-        ApiError::Internal(message)
-    }
 }

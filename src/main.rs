@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 use beskplan::api::users::NewUser;
 use beskplan::auth::{Caller, RequestContext, Role};
 use beskplan::config::Settings;
-use beskplan::error::ApiError;
 
 #[derive(Debug, Parser)]
 #[command(name = "beskplan", version, about = "Employment plans (beskæftigelsesplaner) as a REST/JSON service")]
@@ -65,12 +64,7 @@ fn create_user(settings: Settings, command: UserCommand) -> Result<(), String> {
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let ctx = RequestContext::system(Caller::system());
     let input = NewUser { username, display_name, role, municipalities, party, password };
-    let user = beskplan::api::users::create_user(&mut conn, &ctx, input).map_err(|e| match e {
-        ApiError::Validation(errors) => {
-            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
-        }
-        other => other.to_string(),
-    })?;
+    let user = beskplan::api::users::create_user(&mut conn, &ctx, input).map_err(|e| e.to_string())?;
     println!("created user {} ({}) with id {}", user.username, user.role.as_str(), user.id);
     Ok(())
 }

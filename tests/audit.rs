@@ -100,3 +100,21 @@ async fn filters_and_paging() {
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
+
+#[actix_web::test]
+async fn a_change_whose_audit_record_fails_is_rolled_back() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::new().await;
+    let plan = app.plan("185", 2017).await;
+    let path = format!("/api/v1/plans/{}", plan["id"].as_str().unwrap());
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        diesel::sql_query("ALTER TABLE audit_log RENAME TO audit_log_elsewhere").execute(&mut *conn).unwrap();
+    }
+    let problem = app.patch(&path, Some("*"), &json!({"title": "Uden revisionsspor"})).await.problem(500);
+    assert!(!problem["detail"].as_str().unwrap().contains("audit_log"), "no internals in the answer: {problem}");
+    app.post("/api/v1/plans", &json!({"municipality": "185", "year": 2018, "title": "Ny"})).await.problem(500);
+    let unchanged = app.get(&path).await.expect(200).json();
+    assert_eq!(unchanged, plan, "the change did not happen without its record");
+    assert_eq!(app.get("/api/v1/plans").await.expect(200).json()["total"], 1);
+}

@@ -22,7 +22,7 @@ fn claims(sub: &str, role: &str) -> Claims {
         party: None,
         name: None,
         iss: "beskplan".into(),
-        aud: "beskplan".into(),
+        aud: json!("beskplan"),
         iat: now,
         exp: now + 600,
         nbf: None,
@@ -151,12 +151,6 @@ async fn protected_routes_refuse_missing_and_bad_tokens() {
     let none_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&good).unwrap());
     let alg_none = format!("{none_header}.{none_payload}.");
     let lowercase_none = format!("{}.{none_payload}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"None"}"#));
-    // Algorithm confusion: HS256 "signed" with the RSA public key as the HMAC secret.
-    let confused = {
-        let mut settings_app_claims = good.clone();
-        settings_app_claims.jti = "confused".into();
-        hs256(&settings_app_claims, IDP_PUBLIC_KEY)
-    };
     let cases: Vec<(&str, String)> = vec![
         ("garbage", "not-a-jwt".into()),
         ("three dots of nothing", "..".into()),
@@ -164,12 +158,11 @@ async fn protected_routes_refuse_missing_and_bad_tokens() {
         ("alg None", lowercase_none),
         ("wrong key", hs256(&good, "another-secret-of-sufficient-length")),
         ("wrong issuer", hs256(&Claims { iss: "someone-else".into(), ..good.clone() }, JWT_SECRET)),
-        ("wrong audience", hs256(&Claims { aud: "another-api".into(), ..good.clone() }, JWT_SECRET)),
+        ("wrong audience", hs256(&Claims { aud: json!("another-api"), ..good.clone() }, JWT_SECRET)),
         ("expired", hs256(&Claims { iat: now - 7200, exp: now - 3600, ..good.clone() }, JWT_SECRET)),
         ("not yet valid", hs256(&Claims { nbf: Some(now + 3600), ..good.clone() }, JWT_SECRET)),
         ("unknown user", hs256(&claims("0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "admin"), JWT_SECRET)),
         ("RS256 without a configured key", rs256(&good)),
-        ("HS256 with the public key as secret", confused),
         ("tampered payload", {
             let token = hs256(&Claims { role: "viewer".into(), ..good.clone() }, JWT_SECRET);
             let parts: Vec<&str> = token.split('.').collect();
@@ -196,6 +189,52 @@ async fn protected_routes_refuse_missing_and_bad_tokens() {
 }
 
 #[actix_web::test]
+async fn public_paths_ignore_a_stale_token() {
+    let app = TestApp::new().await;
+    let stale = hs256(&claims("gone", "admin"), "another-secret-of-sufficient-length");
+    let client = app.with_token(&stale);
+    for path in ["/healthz", "/readyz", "/openapi.json", "/docs/", "/metrics"] {
+        assert_eq!(client.get(path).await.status, 200, "{path}");
+    }
+    let login = json!({"grant_type": "password", "username": "admin", "password": ADMIN_PASSWORD});
+    client.post("/api/v1/auth/token", &login).await.expect(200);
+    client.get("/api/v1/plans").await.problem(401);
+}
+
+#[actix_web::test]
+async fn client_credentials_by_http_basic_authentication() {
+    let app = TestApp::new().await;
+    app.municipality("849", "Jammerbugt Kommune").await;
+    let created = app
+        .post("/api/v1/clients", &json!({"name": "Import", "role": "viewer", "municipalities": ["849"]}))
+        .await
+        .expect(201)
+        .json();
+    let (id, secret) = (created["client_id"].as_str().unwrap(), created["client_secret"].as_str().unwrap());
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let request = |authorization: String| {
+        TestRequest::post()
+            .uri("/api/v1/auth/token")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .insert_header(("authorization", authorization))
+            .set_payload("grant_type=client_credentials")
+    };
+    app.anonymous().call(request(format!("Basic {basic}"))).await.expect(200);
+    let wrong = base64::engine::general_purpose::STANDARD.encode(format!("{id}:wrong"));
+    app.anonymous().call(request(format!("Basic {wrong}"))).await.problem(401);
+    app.anonymous().call(request("Basic !!!".into())).await.problem(400);
+}
+
+#[actix_web::test]
+async fn a_short_jwt_secret_is_refused_at_start() {
+    let database = common::TestDatabase::new();
+    let mut settings = common::test_settings(&database);
+    settings.jwt_secret = Some("changeme".into());
+    let error = beskplan::AppState::new(settings).err().expect("refused");
+    assert!(error.contains("32 bytes"), "{error}");
+}
+
+#[actix_web::test]
 async fn external_identity_provider_tokens_are_verified_with_its_public_key() {
     let app = TestApp::with_settings(|s| s.jwt_public_key = Some(IDP_PUBLIC_KEY.into())).await;
     app.municipality("185", "Tårnby Kommune").await;
@@ -205,20 +244,32 @@ async fn external_identity_provider_tokens_are_verified_with_its_public_key() {
     assert_eq!(me["kind"], "external");
     assert_eq!(me["role"], "planner");
     assert_eq!(me["municipalities"], json!(["185"]));
-    assert_eq!(me["username"], "k.hansen@taarnby.dk");
+    assert_eq!(me["username"], "external:idp|4711", "never mistaken for a local username");
+    assert_eq!(me["display_name"], "k.hansen@taarnby.dk");
     // It acts with its claims: a planner of 185 creates a plan there.
     app.with_token(&token)
         .post("/api/v1/plans", &json!({"municipality": "185", "year": 2017, "title": "Beskæftigelsesplan 2017"}))
         .await
         .expect(201);
     let audit = app.get("/api/v1/audit?entity_type=plan").await.expect(200).json();
-    assert_eq!(audit["items"][0]["actor"], "k.hansen@taarnby.dk");
+    assert_eq!(audit["items"][0]["actor"], "external:idp|4711");
+
+    // An external token naming a local user's id is still external: it does not become that user.
+    let admin = admin_id(&app).await;
+    let impostor = rs256(&Claims { name: Some("admin".into()), ..claims(&admin, "viewer") });
+    let me = app.with_token(&impostor).get("/api/v1/me").await.expect(200).json();
+    assert_eq!(me["kind"], "external");
+    assert_eq!(me["role"], "viewer");
+    // Identity providers may send the audience as an array.
+    let array_audience = rs256(&Claims { aud: json!(["beskplan", "other"]), ..external.clone() });
+    app.with_token(&array_audience).get("/api/v1/me").await.expect(200);
 
     let forged_role = rs256(&claims("idp|4711", "overlord"));
     app.with_token(&forged_role).get("/api/v1/me").await.problem(401);
-    let wrong_audience = rs256(&Claims { aud: "elsewhere".into(), ..external.clone() });
+    let wrong_audience = rs256(&Claims { aud: json!("elsewhere"), ..external.clone() });
     app.with_token(&wrong_audience).get("/api/v1/me").await.problem(401);
-    // The public key can verify but not sign: an HS256 token made with it is refused.
+    // Algorithm confusion: the public key can verify but not sign, so an HS256 token "signed" with
+    // it as the HMAC secret is refused where RS256 tokens are accepted.
     app.with_token(&hs256(&external, IDP_PUBLIC_KEY)).get("/api/v1/me").await.problem(401);
 }
 

@@ -2,8 +2,13 @@
 
 mod common;
 
-use beskplan::db::schema::{municipalities, plans};
+use beskplan::api;
+use beskplan::db::schema::{
+    audit_log, clients, focus_areas, follow_up_measures, goals, idempotency_keys, municipalities, plans, requirements,
+    sections, users,
+};
 use beskplan::db::{self, DatabaseUrl};
+use chrono::NaiveDateTime;
 use common::TestDatabase;
 use diesel::prelude::*;
 
@@ -18,15 +23,31 @@ fn up_down_up() {
     assert!(municipalities::table.count().get_result::<i64>(&mut *conn).is_err(), "tables are gone");
     assert!(db::migrate(&mut conn).unwrap() > 0);
 
-    // Every column of schema.rs exists with a compatible type: select them all.
-    let none: Vec<beskplan::api::plans::PlanRow> =
-        plans::table.select(beskplan::api::plans::PlanRow::as_select()).load(&mut *conn).unwrap();
-    assert!(none.is_empty());
-    let none: Vec<beskplan::api::municipalities::MunicipalityRow> = municipalities::table
-        .select(beskplan::api::municipalities::MunicipalityRow::as_select())
-        .load(&mut *conn)
-        .unwrap();
-    assert!(none.is_empty());
+    // Every column of schema.rs exists with a compatible type: select every table whole.
+    macro_rules! select_all {
+        ($($table:ident => $row:ty),* $(,)?) => {$(
+            let rows: Vec<$row> = $table::table.select(<$row>::as_select()).load(&mut *conn).unwrap();
+            assert!(rows.len() <= 1, "{}", stringify!($table));
+        )*};
+    }
+    select_all!(
+        municipalities => api::municipalities::MunicipalityRow,
+        plans => api::plans::PlanRow,
+        users => api::users::UserRow,
+        clients => api::users::ClientRow,
+        sections => api::sections::SectionRow,
+        focus_areas => api::focus_areas::FocusAreaRow,
+        goals => api::goals::GoalRow,
+        requirements => api::requirements::RequirementRow,
+        follow_up_measures => api::follow_up_measures::FollowUpMeasureRow,
+    );
+    type Audit =
+        (String, NaiveDateTime, String, String, String, String, Option<String>, Option<String>, Option<String>);
+    audit_log::table.select(audit_log::all_columns).load::<Audit>(&mut *conn).unwrap();
+    type Idempotency = (String, String, String, Option<i32>, Option<String>, Option<Vec<u8>>, NaiveDateTime);
+    idempotency_keys::table.select(idempotency_keys::all_columns).load::<Idempotency>(&mut *conn).unwrap();
+    let revisions: Vec<i64> = plans::table.select(plans::content_revision).load(&mut *conn).unwrap();
+    assert!(revisions.is_empty());
 }
 
 #[test]

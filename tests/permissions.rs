@@ -4,8 +4,8 @@
 
 mod common;
 
-use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap};
 
 use actix_web::test::TestRequest;
 use common::TestApp;
@@ -14,6 +14,19 @@ use serde_json::{json, Value};
 const WHO: [&str; 6] = ["admin", "planner", "approver", "consultee", "viewer", "anonymous"];
 const OWN: &str = "185";
 const OTHER: &str = "201";
+
+// Statuses in the order of `WHO`, for things of a draft plan (own municipality, other one).
+const READ_OWN: [u16; 6] = [200, 200, 200, 404, 200, 404];
+const READ_OTHER: [u16; 6] = [200, 404, 404, 404, 404, 404];
+const CREATE_OWN: [u16; 6] = [201, 201, 403, 404, 403, 401];
+const CREATE_OTHER: [u16; 6] = [201, 404, 404, 404, 404, 401];
+const UPDATE_OWN: [u16; 6] = [200, 200, 403, 404, 403, 401];
+const UPDATE_OTHER: [u16; 6] = [200, 404, 404, 404, 404, 401];
+const DELETE_OWN: [u16; 6] = [204, 204, 403, 404, 403, 401];
+const DELETE_OTHER: [u16; 6] = [204, 404, 404, 404, 404, 401];
+// … and of an adopted plan: public to read, frozen (409) to those who could otherwise change it.
+const ADOPTED_CHANGE_OWN: [u16; 6] = [409, 409, 403, 403, 403, 401];
+const ADOPTED_CHANGE_OTHER: [u16; 6] = [409, 403, 403, 403, 403, 401];
 
 /// `(route, variant, statuses for a target in the own municipality, … in the other)`, statuses
 /// in the order of `WHO`. Everyone but admin acts in municipality 185.
@@ -43,7 +56,58 @@ const MATRIX: &[(&str, &str, [u16; 6], [u16; 6])] = &[
     ("PATCH /api/v1/plans/{plan_id}", "adopted", [409, 409, 403, 403, 403, 401], [409, 403, 403, 403, 403, 401]),
     ("DELETE /api/v1/plans/{plan_id}", "draft", [204, 204, 403, 404, 403, 401], [204, 404, 404, 404, 404, 401]),
     ("DELETE /api/v1/plans/{plan_id}", "adopted", [409, 409, 403, 403, 403, 401], [409, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/clients/{id}", "", [200, 403, 403, 403, 403, 401], [200, 403, 403, 403, 403, 401]),
+    ("GET /api/v1/plans/{plan_id}/sections", "draft", READ_OWN, READ_OTHER),
+    ("GET /api/v1/plans/{plan_id}/sections", "adopted", [200; 6], [200; 6]),
+    ("POST /api/v1/plans/{plan_id}/sections", "draft", CREATE_OWN, CREATE_OTHER),
+    ("POST /api/v1/plans/{plan_id}/sections", "adopted", ADOPTED_CHANGE_OWN, ADOPTED_CHANGE_OTHER),
+    ("GET /api/v1/sections/{id}", "draft", READ_OWN, READ_OTHER),
+    ("GET /api/v1/sections/{id}", "adopted", [200; 6], [200; 6]),
+    ("PATCH /api/v1/sections/{id}", "draft", UPDATE_OWN, UPDATE_OTHER),
+    ("PATCH /api/v1/sections/{id}", "adopted", ADOPTED_CHANGE_OWN, ADOPTED_CHANGE_OTHER),
+    ("DELETE /api/v1/sections/{id}", "draft", DELETE_OWN, DELETE_OTHER),
+    ("DELETE /api/v1/sections/{id}", "adopted", ADOPTED_CHANGE_OWN, ADOPTED_CHANGE_OTHER),
+    ("GET /api/v1/plans/{plan_id}/focus-areas", "draft", READ_OWN, READ_OTHER),
+    ("POST /api/v1/plans/{plan_id}/focus-areas", "draft", CREATE_OWN, CREATE_OTHER),
+    ("GET /api/v1/focus-areas/{id}", "draft", READ_OWN, READ_OTHER),
+    ("PATCH /api/v1/focus-areas/{id}", "draft", UPDATE_OWN, UPDATE_OTHER),
+    ("DELETE /api/v1/focus-areas/{id}", "draft", DELETE_OWN, DELETE_OTHER),
+    ("GET /api/v1/plans/{plan_id}/goals", "draft", READ_OWN, READ_OTHER),
+    ("POST /api/v1/plans/{plan_id}/goals", "draft", CREATE_OWN, CREATE_OTHER),
+    ("GET /api/v1/goals/{id}", "draft", READ_OWN, READ_OTHER),
+    ("PATCH /api/v1/goals/{id}", "draft", UPDATE_OWN, UPDATE_OTHER),
+    ("DELETE /api/v1/goals/{id}", "draft", DELETE_OWN, DELETE_OTHER),
+    ("GET /api/v1/goals/{goal_id}/requirements", "draft", READ_OWN, READ_OTHER),
+    ("GET /api/v1/goals/{goal_id}/requirements", "adopted", [200; 6], [200; 6]),
+    ("POST /api/v1/goals/{goal_id}/requirements", "draft", CREATE_OWN, CREATE_OTHER),
+    ("POST /api/v1/goals/{goal_id}/requirements", "adopted", ADOPTED_CHANGE_OWN, ADOPTED_CHANGE_OTHER),
+    ("GET /api/v1/requirements/{id}", "draft", READ_OWN, READ_OTHER),
+    ("PATCH /api/v1/requirements/{id}", "draft", UPDATE_OWN, UPDATE_OTHER),
+    ("DELETE /api/v1/requirements/{id}", "draft", DELETE_OWN, DELETE_OTHER),
+    ("GET /api/v1/goals/{goal_id}/follow-up-measures", "draft", READ_OWN, READ_OTHER),
+    ("POST /api/v1/goals/{goal_id}/follow-up-measures", "draft", CREATE_OWN, CREATE_OTHER),
+    ("GET /api/v1/follow-up-measures/{id}", "draft", READ_OWN, READ_OTHER),
+    ("PATCH /api/v1/follow-up-measures/{id}", "draft", UPDATE_OWN, UPDATE_OTHER),
+    ("DELETE /api/v1/follow-up-measures/{id}", "draft", DELETE_OWN, DELETE_OTHER),
 ];
+
+/// A new item of a kind of plan content and the body that changes it.
+fn content_bodies(kind: &str) -> (Value, Value) {
+    match kind {
+        "sections" => (json!({"heading": "Indledning", "body": "Tekst"}), json!({"heading": "Ny overskrift"})),
+        "focus-areas" => (json!({"title": "Unge"}), json!({"title": "Unge under 30"})),
+        "goals" => (json!({"title": "Flere unge i uddannelse", "kind": "ministerial"}), json!({"title": "Mål 2"})),
+        "requirements" => (
+            json!({"statement": "Højst 10", "indicator": "Personer", "unit": "persons", "comparator": "at_most",
+                   "target": {"value": 10, "due": "2019-12-31"}}),
+            json!({"statement": "Højst 9"}),
+        ),
+        "follow-up-measures" => {
+            (json!({"indicator": "Ledige over 52 uger", "unit": "persons"}), json!({"indicator": "Ny"}))
+        }
+        other => panic!("unknown content kind {other}"),
+    }
+}
 
 struct Fixture {
     app: TestApp,
@@ -51,6 +115,8 @@ struct Fixture {
     counter: Cell<u32>,
     /// Plan years handed out so far: one plan per municipality and year, years 2000–2100.
     years: Cell<i32>,
+    /// One plan per (municipality, adopted) that content rows put their items in.
+    content_plans: RefCell<HashMap<(String, bool), String>>,
 }
 
 impl Fixture {
@@ -63,7 +129,13 @@ impl Fixture {
             let party = (role == "consultee").then_some("Handicaprådet");
             tokens.push((role, app.user_token(&format!("{role}.185"), role, &[OWN], party).await));
         }
-        Fixture { app, tokens, counter: Cell::new(0), years: Cell::new(2000) }
+        Fixture {
+            app,
+            tokens,
+            counter: Cell::new(0),
+            years: Cell::new(2000),
+            content_plans: RefCell::new(HashMap::new()),
+        }
     }
 
     fn next(&self) -> u32 {
@@ -96,6 +168,40 @@ impl Fixture {
         let body = json!({"username": format!("matrix.{}", self.next()), "role": "viewer",
                           "municipalities": [municipality], "password": "a-long-enough-password"});
         self.app.post("/api/v1/users", &body).await.expect(201).json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new item of plan content (made by the admin) in the municipality's shared draft or
+    /// adopted plan: `(the plan or goal it hangs on, the item's id)`.
+    async fn content(&self, kind: &str, municipality: &str, adopted: bool) -> (String, String) {
+        let key = (municipality.to_owned(), adopted);
+        let cached = self.content_plans.borrow().get(&key).cloned();
+        let plan = match cached {
+            Some(plan) => plan,
+            None => {
+                let plan = self.plan(municipality, false).await;
+                self.content_plans.borrow_mut().insert(key, plan.clone());
+                plan
+            }
+        };
+        // An adopted plan takes no new content: open it for a moment, as a revision would.
+        self.app.force_state(&plan, "draft", None, None);
+        let parent = if matches!(kind, "requirements" | "follow-up-measures") {
+            let (goal, _) = content_bodies("goals");
+            self.app.post(&format!("/api/v1/plans/{plan}/goals"), &goal).await.expect(201).json()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        } else {
+            plan.clone()
+        };
+        let parent_path =
+            if parent == plan { format!("/api/v1/plans/{plan}") } else { format!("/api/v1/goals/{parent}") };
+        let (body, _) = content_bodies(kind);
+        let item = self.app.post(&format!("{parent_path}/{kind}"), &body).await.expect(201).json();
+        if adopted {
+            self.app.force_adopted(&plan);
+        }
+        (parent_path, item["id"].as_str().unwrap().to_owned())
     }
 
     async fn client(&self, municipality: &str) -> String {
@@ -158,7 +264,26 @@ impl Fixture {
                 patch(format!("/api/v1/plans/{}", self.plan(m, adopted).await), json!({"summary": "Ændret"}))
             }
             "DELETE /api/v1/plans/{plan_id}" => delete(format!("/api/v1/plans/{}", self.plan(m, adopted).await)),
-            other => panic!("no request for the route {other}; add it here and to MATRIX"),
+            "GET /api/v1/clients/{id}" => TestRequest::get().uri(&format!("/api/v1/clients/{}", self.client(m).await)),
+            content_route => {
+                let (method, template) = content_route.split_once(' ').unwrap();
+                let segments: Vec<&str> = template.trim_start_matches("/api/v1/").split('/').collect();
+                let (kind, by_id) = match segments.as_slice() {
+                    [_, _, kind] => (*kind, false),
+                    [kind, "{id}"] => (*kind, true),
+                    _ => panic!("no request for the route {content_route}; add it here and to MATRIX"),
+                };
+                let (parent, id) = self.content(kind, m, adopted).await;
+                let (new, change) = content_bodies(kind);
+                match (method, by_id) {
+                    ("GET", false) => TestRequest::get().uri(&format!("{parent}/{kind}")),
+                    ("POST", false) => json_post(format!("{parent}/{kind}"), new),
+                    ("GET", true) => TestRequest::get().uri(&format!("/api/v1/{kind}/{id}")),
+                    ("PATCH", true) => patch(format!("/api/v1/{kind}/{id}"), change),
+                    ("DELETE", true) => delete(format!("/api/v1/{kind}/{id}")),
+                    _ => panic!("no request for the route {content_route}"),
+                }
+            }
         }
     }
 }

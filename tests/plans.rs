@@ -290,8 +290,24 @@ async fn a_plan_that_is_not_a_draft_cannot_be_edited_or_deleted() {
     let id = plan["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/plans/{id}");
     // Decisions arrive with a later issue; until then set the status the way they will.
-    app.force_adopted(&id);
+    app.force_state(&id, "awaiting_approval", None, None);
+    let problem = app.patch(&path, Some("*"), &json!({"title": "Ændret"})).await.problem(409);
+    assert!(problem["detail"].as_str().unwrap().contains("awaiting_approval"), "{problem}");
+    app.delete(&path, Some("*")).await.problem(409);
+    app.force_state(&id, "adopted", Some(1), Some(1));
     let problem = app.patch(&path, Some("*"), &json!({"title": "Ændret"})).await.problem(409);
     assert!(problem["detail"].as_str().unwrap().contains("adopted"), "{problem}");
-    app.delete(&path, Some("*")).await.problem(409);
+}
+
+#[actix_web::test]
+async fn a_draft_that_had_a_version_cannot_be_deleted() {
+    let app = TestApp::new().await;
+    let plan = app.plan("201", 2017).await;
+    let id = plan["id"].as_str().unwrap().to_owned();
+    app.force_state(&id, "draft", Some(1), None);
+    let problem = app.delete(&format!("/api/v1/plans/{id}"), Some("*")).await.problem(409);
+    assert!(problem["detail"].as_str().unwrap().contains("version"), "{problem}");
+    // In hearing, content may change, but the plan is not deletable.
+    app.force_state(&id, "in_hearing", Some(1), None);
+    app.patch(&format!("/api/v1/plans/{id}"), Some("*"), &json!({"summary": "Under høring"})).await.expect(200);
 }

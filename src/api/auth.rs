@@ -2,14 +2,12 @@
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::audit;
-use crate::auth::tokens::{parse_codes, TOKEN_SECONDS};
-use crate::auth::{passwords, Caller, PrincipalKind, RequestContext, Role};
-use crate::db::schema::{clients, users};
+use crate::auth::tokens::TOKEN_SECONDS;
+use crate::auth::{passwords, principals, PrincipalKind, RequestContext, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::AppState;
 
@@ -58,22 +56,26 @@ fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("the credentials are not valid".into())
 }
 
-/// A principal's stored credentials, whether a user's or a client's.
-struct Stored {
-    id: String,
-    name: String,
-    display_name: String,
-    role: String,
-    municipalities: String,
-    party: Option<String>,
-    hash: String,
-    active: bool,
+/// Client credentials from HTTP Basic authentication (RFC 6749 `client_secret_basic`).
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |part: &str| serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={part}")).ok()?.pop();
+    Some((unescape(id)?.1, unescape(secret)?.1))
 }
 
 /// Issue an access token: `grant_type=password` with `username` and `password`, or
-/// `grant_type=client_credentials` with `client_id` and `client_secret`. Wrong credentials get
-/// the same 401 whether or not the user exists; after 5 failures within 15 minutes for one
-/// username or client, or from one address, attempts are refused with 429 and `Retry-After`.
+/// `grant_type=client_credentials` with `client_id` and `client_secret` (in the body, or as HTTP
+/// Basic authentication). Wrong credentials get the same 401, in about the same time, whether or
+/// not the user exists; after 5 failures within 15 minutes for one username or client, or from
+/// one address, attempts are refused with 429 and `Retry-After`.
 #[utoipa::path(
     tag = "auth",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
@@ -87,8 +89,6 @@ struct Stored {
 )]
 #[post("/auth/token")]
 pub async fn issue_token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpResponse> {
-    // A stale token sent along is no reason to refuse a login, so the caller is not extracted.
-    let request_id = crate::auth::request_id(&req);
     let request = parse_token_request(&req, &body)?;
     let (principal_key, secret, is_client) = match request.grant_type.as_str() {
         "password" => match (request.username, request.password) {
@@ -97,107 +97,68 @@ pub async fn issue_token(req: HttpRequest, state: web::Data<AppState>, body: web
         },
         "client_credentials" => match (request.client_id, request.client_secret) {
             (Some(c), Some(s)) => (c, s, true),
-            _ => {
-                return Err(ApiError::BadRequest(
-                    "the client_credentials grant needs client_id and client_secret".into(),
-                ))
-            }
+            _ => match basic_credentials(&req) {
+                Some((c, s)) => (c, s, true),
+                None => {
+                    return Err(ApiError::BadRequest(
+                        "the client_credentials grant needs client_id and client_secret".into(),
+                    ))
+                }
+            },
         },
         other => return Err(ApiError::BadRequest(format!("unsupported grant_type {other:?}"))),
     };
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
-    let limiter_keys = vec![format!("principal:{principal_key}"), format!("ip:{address}")];
-    state.limiter.check(&limiter_keys).map_err(ApiError::TooManyRequests)?;
+    let limiter_keys = [format!("principal:{principal_key}"), format!("ip:{address}")];
+    // Counted before the check, so that parallel guesses cannot all slip under the limit.
+    state.limiter.begin(&limiter_keys).map_err(ApiError::TooManyRequests)?;
 
-    let worker_state = state.clone();
     let key = principal_key.clone();
-    let issued = state
-        .db(move |conn| {
-            let stored: Option<Stored> = if is_client {
-                clients::table
-                    .find(&key)
-                    .select((
-                        clients::id,
-                        clients::name,
-                        clients::role,
-                        clients::municipalities,
-                        clients::party,
-                        clients::secret_hash,
-                        clients::active,
-                    ))
-                    .first::<(String, String, String, String, Option<String>, String, bool)>(conn)
-                    .optional()?
-                    .map(|(id, name, role, municipalities, party, hash, active)| Stored {
-                        name: id.clone(),
-                        id,
-                        display_name: name,
-                        role,
-                        municipalities,
-                        party,
-                        hash,
-                        active,
-                    })
-            } else {
-                users::table
-                    .filter(users::username.eq(&key))
-                    .select((
-                        users::id,
-                        users::username,
-                        users::display_name,
-                        users::role,
-                        users::municipalities,
-                        users::party,
-                        users::password_hash,
-                        users::active,
-                    ))
-                    .first::<(String, String, String, String, String, Option<String>, String, bool)>(conn)
-                    .optional()?
-                    .map(|(id, name, display_name, role, municipalities, party, hash, active)| Stored {
-                        id,
-                        name,
-                        display_name,
-                        role,
-                        municipalities,
-                        party,
-                        hash,
-                        active,
-                    })
-            };
-            // Unknown principals cost a hash check too, so timing does not reveal who exists.
-            let Some(stored) = stored else {
-                passwords::verify_against_nothing(&secret);
-                return Ok(None);
-            };
-            if !passwords::verify(&secret, &stored.hash) || !stored.active {
-                return Ok(None);
-            }
-            let caller = Caller {
-                id: stored.id,
-                name: stored.name,
-                display_name: stored.display_name,
-                kind: if is_client { PrincipalKind::Client } else { PrincipalKind::User },
-                role: Role::parse(&stored.role).ok_or_else(|| ApiError::Internal("stored role".into()))?,
-                municipalities: parse_codes(&stored.municipalities)?,
-                party: stored.party,
-            };
-            let claims = worker_state.tokens.claims_for(&caller);
-            let token = worker_state.tokens.sign(&claims)?;
-            if is_client {
-                let audit_ctx = RequestContext { caller: Some(caller.clone()), request_id };
-                let after = serde_json::json!({"jti": claims.jti, "expires_at": claims.exp});
-                conn.write(|conn| {
-                    audit::record(conn, &audit_ctx, "token_issued", "client", &caller.id, None, Some(after))
-                })?;
-            }
-            Ok(Some(token))
-        })
+    let principal = state
+        .db(
+            move |conn| {
+                if is_client {
+                    principals::client_by_id(conn, &key)
+                } else {
+                    principals::user_by_username(conn, &key)
+                }
+            },
+        )
         .await?;
-    let Some(access_token) = issued else {
-        state.limiter.record_failure(&limiter_keys);
-        tracing::info!(principal = %principal_key, %address, "failed login");
-        return Err(bad_credentials());
+    // Argon2 is slow and memory-hungry on purpose: it runs off the database connection, a few at
+    // a time, so a burst of logins cannot starve the pool.
+    let permit = state.hashing.acquire().await.map_err(|_| ApiError::Internal("hashing semaphore closed".into()))?;
+    let stored_hash = principal.as_ref().map(|p| p.secret_hash.clone());
+    let verified = web::block(move || match stored_hash {
+        Some(hash) => passwords::verify(&secret, &hash),
+        // Unknown principals cost a hash check too, so timing does not reveal who exists.
+        None => {
+            passwords::verify_against_nothing(&secret);
+            false
+        }
+    })
+    .await?;
+    drop(permit);
+    let caller = match principal {
+        Some(principal) if verified && principal.active => principal.caller()?,
+        _ => {
+            tracing::info!(principal = %principal_key, %address, "failed login");
+            return Err(bad_credentials());
+        }
     };
-    state.limiter.record_success(&limiter_keys[0]);
+    state.limiter.succeeded(&limiter_keys);
+
+    let claims = state.tokens.claims_for(&caller);
+    let access_token = state.tokens.sign(&claims)?;
+    if is_client {
+        let ctx = RequestContext { caller: Some(caller.clone()), request_id: crate::auth::request_id(&req) };
+        let after = serde_json::json!({"jti": claims.jti, "expires_at": claims.exp});
+        state
+            .db(move |conn| {
+                conn.write(|conn| audit::record(conn, &ctx, "token_issued", "client", &caller.id, None, Some(after)))
+            })
+            .await?;
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))

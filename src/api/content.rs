@@ -29,20 +29,6 @@ pub fn plan_for_change(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &
     Ok(plan)
 }
 
-/// A stored enum value (`"decrease_by_percent"`) read back as its type.
-pub fn stored<T: serde::de::DeserializeOwned>(text: &str) -> ApiResult<T> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| crate::error::ApiError::Internal(format!("stored value {text:?}")))
-}
-
-/// An enum value as it is stored: its JSON name.
-pub fn storable<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => text,
-        other => panic!("only string-named enums are stored this way, not {other:?}"),
-    }
-}
-
 /// A requested position must not be negative.
 pub fn check_position(checks: &mut Checks, position: Option<i32>) {
     if position.is_some_and(|p| p < 0) {

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::audit::{self, snapshot};
-use crate::api::content::{check_position, plan_for_change, plan_for_read, focus_area_order};
+use crate::api::content::{check_position, focus_area_order, plan_for_change, plan_for_read};
 use crate::api::http::{self, ListOf, PageQuery};
 use crate::auth::RequestContext;
 use crate::db::schema::{focus_areas, goals};
@@ -99,7 +99,12 @@ pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<FocusAreaRow> {
         .ok_or_else(|| ApiError::NotFound(format!("no focus area with id {id}")))
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str, fields: FocusAreaFields) -> ApiResult<FocusArea> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &RequestContext,
+    plan_id: &str,
+    fields: FocusAreaFields,
+) -> ApiResult<FocusArea> {
     check(&fields)?;
     conn.write(|conn| {
         plan_for_change(conn, ctx, plan_id)?;
@@ -259,8 +264,11 @@ pub async fn update_focus_area(
                 let row = find(conn, &id)?;
                 plan_for_change(conn, &ctx, &row.plan_id)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
-                let current =
-                    FocusAreaFields { title: row.title.clone(), description: row.description.clone(), position: Some(row.position) };
+                let current = FocusAreaFields {
+                    title: row.title.clone(),
+                    description: row.description.clone(),
+                    position: Some(row.position),
+                };
                 let changed: FocusAreaFields = http::merge_patch(&current, &patch, READ_ONLY)?;
                 check(&changed)?;
                 if let Some(to) = changed.position {
@@ -276,7 +284,15 @@ pub async fn update_focus_area(
                     ))
                     .execute(conn)?;
                 let after = FocusArea::from(find(conn, &id)?);
-                audit::record(conn, &ctx, "update", "focus_area", &id, snapshot(&FocusArea::from(row)), snapshot(&after))?;
+                audit::record(
+                    conn,
+                    &ctx,
+                    "update",
+                    "focus_area",
+                    &id,
+                    snapshot(&FocusArea::from(row)),
+                    snapshot(&after),
+                )?;
                 Ok(after)
             })
         })

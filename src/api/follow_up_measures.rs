@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::audit::{self, snapshot};
-use crate::api::content::{check_position, plan_for_change, plan_for_read, follow_up_measure_order, storable, stored};
+use crate::api::content::{check_position, follow_up_measure_order, plan_for_change, plan_for_read};
 use crate::api::goals;
 use crate::api::http::{self, ListOf, PageQuery};
 use crate::auth::RequestContext;
 use crate::db::schema::follow_up_measures;
-use crate::db::DbConnection;
+use crate::db::{storable, stored, DbConnection};
 use crate::domain::ordering;
 use crate::domain::requirement::{Frequency, Unit};
 use crate::domain::validate::Checks;
@@ -362,7 +362,15 @@ pub async fn delete_follow_up_measure(
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 diesel::delete(follow_up_measures::table.find(&id)).execute(conn)?;
                 follow_up_measure_order::close(conn, &row.goal_id, row.position)?;
-                audit::record(conn, &ctx, "delete", "follow_up_measure", &id, snapshot(&FollowUpMeasure::try_from(row)?), None)
+                audit::record(
+                    conn,
+                    &ctx,
+                    "delete",
+                    "follow_up_measure",
+                    &id,
+                    snapshot(&FollowUpMeasure::try_from(row)?),
+                    None,
+                )
             })
         })
         .await?;

@@ -60,8 +60,8 @@ pub struct ListOf<T> {
 /// Answers a list with its `Link` header (`next` and `prev`, keeping the other query parameters).
 pub fn list_response<T: Serialize>(req: &HttpRequest, page: Page, total: i64, items: Vec<T>) -> HttpResponse {
     let mut links = Vec::new();
-    if page.offset + page.limit < total {
-        links.push(format!("<{}>; rel=\"next\"", page_url(req, page.limit, page.offset + page.limit)));
+    if page.offset.saturating_add(page.limit) < total {
+        links.push(format!("<{}>; rel=\"next\"", page_url(req, page.limit, page.offset.saturating_add(page.limit))));
     }
     if page.offset > 0 {
         let prev = (page.offset - page.limit).max(0);
@@ -116,11 +116,6 @@ pub fn check_if_match(headers: &HeaderMap, current_etag: &str) -> ApiResult<()> 
         Some(false) => Err(ApiError::PreconditionFailed),
         Some(true) => Ok(()),
     }
-}
-
-/// Whether the request carries `If-Match` at all (for writes where it is optional).
-pub fn has_if_match(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::IF_MATCH)
 }
 
 /// A resource answered with its `ETag`, or `304 Not Modified` when `If-None-Match` names it.

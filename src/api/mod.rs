@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(users::deactivate_user)
             .service(users::list_clients)
             .service(users::create_client)
+            .service(users::get_client)
             .service(users::deactivate_client)
             .service(audit::list_audit)
             .service(municipalities::list_municipalities)

@@ -97,6 +97,11 @@ pub fn create(conn: &mut DbConnection, ctx: &RequestContext, input: NewMunicipal
     })
 }
 
+pub fn exists(conn: &mut DbConnection, code: &str) -> ApiResult<bool> {
+    let count: i64 = municipalities::table.find(code).count().get_result(conn)?;
+    Ok(count > 0)
+}
+
 pub fn find(conn: &mut DbConnection, code: &str) -> ApiResult<MunicipalityRow> {
     municipalities::table
         .find(code)

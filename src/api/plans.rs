@@ -159,7 +159,7 @@ fn validate(conn: &mut DbConnection, municipality: &str, fields: &PlanPatch) -> 
             checks.municipality_code(&field, code);
         } else if fields.covers[..i].contains(code) {
             checks.fail(&field, format!("{code} is listed twice"));
-        } else if code != municipality && municipalities::find(conn, code).is_err() {
+        } else if code != municipality && !municipalities::exists(conn, code)? {
             checks.fail(&field, format!("unknown municipality {code}"));
         }
     }
@@ -178,7 +178,7 @@ pub fn create(conn: &mut DbConnection, ctx: &RequestContext, input: NewPlan) -> 
         covers: input.covers.unwrap_or_else(|| vec![input.municipality.clone()]),
     };
     conn.write(|conn| {
-        if municipalities::find(conn, &input.municipality).is_err() {
+        if !municipalities::exists(conn, &input.municipality)? {
             return Err(ApiError::validation("municipality", format!("unknown municipality {}", input.municipality)));
         }
         validate(conn, &input.municipality, &fields)?;

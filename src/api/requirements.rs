@@ -9,12 +9,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::audit::{self, snapshot};
-use crate::api::content::{check_position, plan_for_change, plan_for_read, requirement_order, storable, stored};
+use crate::api::content::{check_position, plan_for_change, plan_for_read, requirement_order};
 use crate::api::goals;
 use crate::api::http::{self, ListOf, PageQuery};
 use crate::auth::RequestContext;
 use crate::db::schema::requirements;
-use crate::db::DbConnection;
+use crate::db::{storable, stored, DbConnection};
 use crate::domain::ordering;
 use crate::domain::requirement::{check_target, Baseline, CheckedTarget, Comparator, Frequency, Target, Unit};
 use crate::domain::validate::Checks;
@@ -89,10 +89,9 @@ impl RequirementRow {
 impl TryFrom<RequirementRow> for Requirement {
     type Error = ApiError;
     fn try_from(row: RequirementRow) -> ApiResult<Self> {
-        let baseline = row.baseline_as_of.map(|as_of| Baseline {
-            value: row.baseline_value,
-            as_of: date_text(Some(as_of)).unwrap_or_default(),
-        });
+        let baseline = row
+            .baseline_as_of
+            .map(|as_of| Baseline { value: row.baseline_value, as_of: date_text(Some(as_of)).unwrap_or_default() });
         Ok(Requirement {
             unit: stored(&row.unit)?,
             comparator: stored(&row.comparator)?,

@@ -92,7 +92,12 @@ fn find(conn: &mut DbConnection, id: &str) -> ApiResult<SectionRow> {
         .ok_or_else(|| ApiError::NotFound(format!("no section with id {id}")))
 }
 
-pub fn create(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str, fields: SectionFields) -> ApiResult<Section> {
+pub fn create(
+    conn: &mut DbConnection,
+    ctx: &RequestContext,
+    plan_id: &str,
+    fields: SectionFields,
+) -> ApiResult<Section> {
     check(&fields)?;
     conn.write(|conn| {
         plan_for_change(conn, ctx, plan_id)?;
@@ -252,8 +257,11 @@ pub async fn update_section(
                 let row = find(conn, &id)?;
                 plan_for_change(conn, &ctx, &row.plan_id)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
-                let current =
-                    SectionFields { heading: row.heading.clone(), body: row.body.clone(), position: Some(row.position) };
+                let current = SectionFields {
+                    heading: row.heading.clone(),
+                    body: row.body.clone(),
+                    position: Some(row.position),
+                };
                 let changed: SectionFields = http::merge_patch(&current, &patch, READ_ONLY)?;
                 check(&changed)?;
                 if let Some(to) = changed.position {

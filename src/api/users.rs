@@ -12,10 +12,9 @@ use crate::api::audit::{self, snapshot};
 use crate::api::http::{self, ListOf, Page};
 use crate::api::municipalities;
 use crate::auth::policy::{self, Action, Target};
-use crate::auth::tokens::parse_codes;
 use crate::auth::{passwords, RequestContext, Role};
 use crate::db::schema::{clients, users};
-use crate::db::DbConnection;
+use crate::db::{stored, DbConnection};
 use crate::domain::validate::{is_municipality_code, Checks};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::{now, AppState};
@@ -60,7 +59,7 @@ impl TryFrom<UserRow> for User {
     type Error = ApiError;
     fn try_from(row: UserRow) -> ApiResult<Self> {
         Ok(User {
-            role: Role::parse(&row.role).ok_or_else(|| ApiError::Internal(format!("stored role {}", row.role)))?,
+            role: stored(&row.role)?,
             municipalities: parse_codes(&row.municipalities)?,
             etag: http::etag(row.revision),
             id: row.id,
@@ -106,6 +105,10 @@ pub struct UserPatch {
     pub password: Option<String>,
 }
 
+fn parse_codes(text: &str) -> ApiResult<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored municipalities: {e}")))
+}
+
 /// Rules shared by users and clients: a role's municipalities and party.
 fn check_principal(
     conn: &mut DbConnection,
@@ -121,7 +124,7 @@ fn check_principal(
         let field = format!("municipalities[{i}]");
         if !is_municipality_code(code) {
             checks.municipality_code(&field, code);
-        } else if municipalities::find(conn, code).is_err() {
+        } else if !municipalities::exists(conn, code)? {
             checks.fail(&field, format!("unknown municipality {code}"));
         }
     }
@@ -440,9 +443,17 @@ pub async fn deactivate_user(
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 ensure_not_self_lockout(&ctx, &row.id, false, Role::Admin)?;
                 let before = User::try_from(row.clone())?;
-                diesel::update(users::table.find(&id))
-                    .set((users::active.eq(false), users::updated_at.eq(now()), users::revision.eq(row.revision + 1)))
-                    .execute(conn)?;
+                let count =
+                    diesel::update(users::table.filter(users::id.eq(&id)).filter(users::revision.eq(row.revision)))
+                        .set((
+                            users::active.eq(false),
+                            users::updated_at.eq(now()),
+                            users::revision.eq(row.revision + 1),
+                        ))
+                        .execute(conn)?;
+                if count == 0 {
+                    return Err(ApiError::PreconditionFailed);
+                }
                 let after = User::try_from(find_user(conn, &id)?)?;
                 audit::record(conn, &ctx, "deactivate", "user", &id, snapshot(&before), snapshot(&after))
             })
@@ -486,7 +497,7 @@ impl TryFrom<ClientRow> for Client {
     type Error = ApiError;
     fn try_from(row: ClientRow) -> ApiResult<Self> {
         Ok(Client {
-            role: Role::parse(&row.role).ok_or_else(|| ApiError::Internal(format!("stored role {}", row.role)))?,
+            role: stored(&row.role)?,
             municipalities: parse_codes(&row.municipalities)?,
             etag: http::etag(row.revision),
             client_id: row.id,
@@ -629,6 +640,32 @@ pub async fn list_clients(
         .await?;
     let items = rows.into_iter().map(Client::try_from).collect::<ApiResult<Vec<_>>>()?;
     Ok(http::list_response(&req, page, total, items))
+}
+
+/// Read a service client (admin); its secret is never shown again.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = String, Path, description = "The client_id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The client", body = Client, headers(("ETag" = String))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/clients/{id}")]
+pub async fn get_client(
+    req: HttpRequest,
+    ctx: RequestContext,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    policy::authorize(ctx.caller.as_ref(), Action::Administer, Target::service())?;
+    let id = id.into_inner();
+    let client = Client::try_from(state.db(move |conn| find_client(conn, &id)).await?)?;
+    Ok(http::entity_response(&req, &client.etag, &client))
 }
 
 /// Deactivate a service client (admin; needs `If-Match`): its tokens stop working at once.

@@ -18,38 +18,44 @@ impl LoginLimiter {
         LoginLimiter { max_failures, window, failures: Mutex::new(HashMap::new()) }
     }
 
-    /// `Err(seconds to wait)` when any of the keys has used up its failures.
-    pub fn check(&self, keys: &[String]) -> Result<(), u64> {
-        self.check_at(keys, Instant::now())
+    /// Counts an attempt for each key, or refuses it with the seconds to wait when any key has
+    /// used up its attempts in the window. Counting before the password is checked means that
+    /// parallel guesses cannot all slip under the limit; `succeeded` takes a good one back.
+    pub fn begin(&self, keys: &[String]) -> Result<(), u64> {
+        self.begin_at(keys, Instant::now())
     }
 
-    fn check_at(&self, keys: &[String], now: Instant) -> Result<(), u64> {
-        let failures = self.failures.lock().expect("limiter lock");
-        let wait = keys
-            .iter()
-            .filter_map(|key| failures.get(key))
-            .filter(|(count, first)| *count >= self.max_failures && now.duration_since(*first) < self.window)
-            .map(|(_, first)| (self.window - now.duration_since(*first)).as_secs().max(1))
-            .max();
-        wait.map_or(Ok(()), Err)
-    }
-
-    pub fn record_failure(&self, keys: &[String]) {
-        self.record_failure_at(keys, Instant::now());
-    }
-
-    fn record_failure_at(&self, keys: &[String], now: Instant) {
+    fn begin_at(&self, keys: &[String], now: Instant) -> Result<(), u64> {
         let mut failures = self.failures.lock().expect("limiter lock");
         // Forget expired windows so the map stays small under a spray of usernames.
         failures.retain(|_, (_, first)| now.duration_since(*first) < self.window);
-        for key in keys {
-            let entry = failures.entry(key.clone()).or_insert((0, now));
-            entry.0 += 1;
+        let wait = keys
+            .iter()
+            .filter_map(|key| failures.get(key))
+            .filter(|(count, _)| *count >= self.max_failures)
+            .map(|(_, first)| (self.window - now.duration_since(*first)).as_secs().max(1))
+            .max();
+        if let Some(seconds) = wait {
+            return Err(seconds);
         }
+        for key in keys {
+            failures.entry(key.clone()).or_insert((0, now)).0 += 1;
+        }
+        Ok(())
     }
 
-    pub fn record_success(&self, key: &str) {
-        self.failures.lock().expect("limiter lock").remove(key);
+    /// A successful login: the first key (the username or client) starts afresh, and the
+    /// attempt no longer counts against the others (the address).
+    pub fn succeeded(&self, keys: &[String]) {
+        let mut failures = self.failures.lock().expect("limiter lock");
+        if let Some((first, rest)) = keys.split_first() {
+            failures.remove(first);
+            for key in rest {
+                if let Some(entry) = failures.get_mut(key) {
+                    entry.0 = entry.0.saturating_sub(1);
+                }
+            }
+        }
     }
 }
 
@@ -57,29 +63,33 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn refuses_after_the_limit_until_the_window_passes() {
-        let limiter = LoginLimiter::new(3, Duration::from_secs(60));
-        let keys = vec!["user:anna".to_owned(), "ip:127.0.0.1".to_owned()];
-        let start = Instant::now();
-        for _ in 0..2 {
-            limiter.record_failure_at(&keys, start);
-        }
-        assert_eq!(limiter.check_at(&keys, start), Ok(()));
-        limiter.record_failure_at(&keys, start);
-        assert_eq!(limiter.check_at(&keys, start + Duration::from_secs(10)), Err(50));
-        assert_eq!(limiter.check_at(&["user:bo".to_owned()], start), Ok(()));
-        assert_eq!(limiter.check_at(&["ip:127.0.0.1".to_owned()], start), Err(60), "the address is limited too");
-        assert_eq!(limiter.check_at(&keys, start + Duration::from_secs(61)), Ok(()));
+    fn keys() -> Vec<String> {
+        vec!["principal:anna".to_owned(), "ip:127.0.0.1".to_owned()]
     }
 
     #[test]
-    fn success_clears_the_username() {
-        let limiter = LoginLimiter::new(1, Duration::from_secs(60));
-        let keys = vec!["user:anna".to_owned()];
-        limiter.record_failure(&keys);
-        assert!(limiter.check(&keys).is_err());
-        limiter.record_success("user:anna");
-        assert!(limiter.check(&keys).is_ok());
+    fn refuses_after_the_limit_until_the_window_passes() {
+        let limiter = LoginLimiter::new(3, Duration::from_secs(60));
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(limiter.begin_at(&keys(), start), Ok(()));
+        }
+        assert_eq!(limiter.begin_at(&keys(), start + Duration::from_secs(10)), Err(50));
+        assert_eq!(limiter.begin_at(&["principal:bo".to_owned()], start), Ok(()));
+        assert_eq!(limiter.begin_at(&["ip:127.0.0.1".to_owned()], start), Err(60), "the address is limited too");
+        assert_eq!(limiter.begin_at(&keys(), start + Duration::from_secs(61)), Ok(()));
+    }
+
+    #[test]
+    fn success_clears_the_principal_and_gives_the_address_its_attempt_back() {
+        let limiter = LoginLimiter::new(2, Duration::from_secs(60));
+        let now = Instant::now();
+        limiter.begin_at(&keys(), now).unwrap();
+        limiter.succeeded(&keys());
+        limiter.begin_at(&keys(), now).unwrap();
+        limiter.begin_at(&keys(), now).unwrap();
+        assert!(limiter.begin_at(&keys(), now).is_err(), "two failures in a row use up the limit");
+        limiter.succeeded(&keys());
+        assert!(limiter.begin_at(&["principal:anna".to_owned()], now).is_ok());
     }
 }

@@ -95,6 +95,14 @@ fn not_found() -> ApiError {
     ApiError::NotFound("no such resource, or it is not visible to this caller".into())
 }
 
+/// Paths that never look at a token: logging in (a stale token sent along, or HTTP Basic client
+/// authentication, is no reason to refuse), and the operational and documentation endpoints.
+pub fn needs_no_token(path: &str) -> bool {
+    matches!(path, "/api/v1/auth/token" | "/healthz" | "/readyz" | "/metrics" | "/openapi.json")
+        || path == "/docs"
+        || path.starts_with("/docs/")
+}
+
 /// Anonymous callers only read; the one thing they may send is a token request.
 pub fn anonymous_may_call(method: &actix_web::http::Method, path: &str) -> bool {
     use actix_web::http::Method;

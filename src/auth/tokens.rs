@@ -1,16 +1,17 @@
 //! Access tokens: JWTs signed HS256 with the configured secret, or RS256 tokens from an external
 //! identity provider verified with its public key. Issuer and audience are always checked.
 
-use diesel::prelude::*;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::principals;
 use super::{Caller, PrincipalKind, Role};
-use crate::db::schema::{clients, users};
 use crate::db::DbConnection;
 use crate::error::{ApiError, ApiResult};
+
+pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Lifetime of an access token issued here.
 pub const TOKEN_SECONDS: i64 = 3600;
@@ -26,7 +27,8 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub iss: String,
-    pub aud: String,
+    /// A string, or the array of strings some identity providers send.
+    pub aud: serde_json::Value,
     pub iat: i64,
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,8 +60,9 @@ impl std::fmt::Debug for TokenService {
 impl TokenService {
     /// `public_key_pem` enables RS256 tokens from an external identity provider.
     pub fn new(secret: &[u8], public_key_pem: Option<&[u8]>, issuer: &str, audience: &str) -> Result<Self, String> {
-        if secret.is_empty() {
-            return Err("the JWT secret must not be empty".into());
+        // A short HMAC secret can be guessed offline from any token it signed.
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(format!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes"));
         }
         let rs256 = match public_key_pem {
             Some(pem) => Some(DecodingKey::from_rsa_pem(pem).map_err(|e| format!("BESKPLAN_JWT_PUBLIC_KEY: {e}"))?),
@@ -84,7 +87,7 @@ impl TokenService {
             party: caller.party.clone(),
             name: Some(caller.name.clone()),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: self.audience.clone().into(),
             iat: now,
             exp: now + TOKEN_SECONDS,
             nbf: None,
@@ -129,69 +132,27 @@ impl TokenService {
 }
 
 /// The caller behind a verified token. Users and clients known here are loaded fresh, so a
-/// deactivated one is refused and a changed role applies at once; an external identity
-/// provider's token stands on its own claims.
+/// deactivated one is refused and a changed role applies at once. An external identity provider's
+/// token stands on its own claims and is never taken for a local account; its actor in the audit
+/// log is `external:<sub>`, so it cannot pass for a local username.
 pub fn load_caller(conn: &mut DbConnection, token: VerifiedToken) -> ApiResult<Caller> {
     let claims = token.claims;
-    let deactivated = || ApiError::Unauthorized("the account behind this token is deactivated".into());
-    let user = users::table
-        .find(&claims.sub)
-        .select((users::username, users::display_name, users::role, users::municipalities, users::party, users::active))
-        .first::<(String, String, String, String, Option<String>, bool)>(conn)
-        .optional()?;
-    if let Some((username, display_name, role, municipalities, party, active)) = user {
-        if !active {
-            return Err(deactivated());
-        }
+    if token.external {
+        let role = Role::parse(&claims.role)
+            .ok_or_else(|| ApiError::Unauthorized(format!("invalid token: unknown role {:?}", claims.role)))?;
         return Ok(Caller {
+            name: format!("external:{}", claims.sub),
+            display_name: claims.name.unwrap_or_else(|| claims.sub.clone()),
             id: claims.sub,
-            name: username,
-            display_name,
-            kind: PrincipalKind::User,
-            role: parse_role(&role)?,
-            municipalities: parse_codes(&municipalities)?,
-            party,
+            kind: PrincipalKind::External,
+            role,
+            municipalities: claims.municipalities,
+            party: claims.party,
         });
     }
-    let client = clients::table
-        .find(&claims.sub)
-        .select((clients::name, clients::role, clients::municipalities, clients::party, clients::active))
-        .first::<(String, String, String, Option<String>, bool)>(conn)
-        .optional()?;
-    if let Some((name, role, municipalities, party, active)) = client {
-        if !active {
-            return Err(deactivated());
-        }
-        return Ok(Caller {
-            name: claims.sub.clone(),
-            id: claims.sub,
-            display_name: name,
-            kind: PrincipalKind::Client,
-            role: parse_role(&role)?,
-            municipalities: parse_codes(&municipalities)?,
-            party,
-        });
+    match principals::by_id(conn, &claims.sub)? {
+        Some(principal) if principal.active => principal.caller(),
+        Some(_) => Err(ApiError::Unauthorized("the account behind this token is deactivated".into())),
+        None => Err(ApiError::Unauthorized("the account behind this token does not exist".into())),
     }
-    if !token.external {
-        return Err(ApiError::Unauthorized("the account behind this token does not exist".into()));
-    }
-    let role = Role::parse(&claims.role)
-        .ok_or_else(|| ApiError::Unauthorized(format!("invalid token: unknown role {:?}", claims.role)))?;
-    Ok(Caller {
-        name: claims.name.clone().unwrap_or_else(|| claims.sub.clone()),
-        display_name: claims.name.unwrap_or_else(|| claims.sub.clone()),
-        id: claims.sub,
-        kind: PrincipalKind::External,
-        role,
-        municipalities: claims.municipalities,
-        party: claims.party,
-    })
-}
-
-fn parse_role(text: &str) -> ApiResult<Role> {
-    Role::parse(text).ok_or_else(|| ApiError::Internal(format!("stored role {text:?}")))
-}
-
-pub fn parse_codes(text: &str) -> ApiResult<Vec<String>> {
-    serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored municipalities: {e}")))
 }

@@ -24,7 +24,6 @@ pub enum DbConnection {
 }
 
 pub type Pool = r2d2::Pool<Manager>;
-pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -149,13 +148,6 @@ pub fn revert_all(conn: &mut DbConnection) -> Result<(), String> {
 }
 
 impl DbConnection {
-    pub fn backend(&self) -> Backend {
-        match self {
-            DbConnection::Sqlite(_) => Backend::Sqlite,
-            DbConnection::Postgres(_) => Backend::Postgres,
-        }
-    }
-
     /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock
     /// up front: two deferred transactions that both read and then write would otherwise
     /// deadlock into "database is locked" instead of waiting for each other.
@@ -184,5 +176,19 @@ impl DbConnection {
     /// Cheap round trip, for `/readyz`.
     pub fn ping(&mut self) -> diesel::QueryResult<()> {
         diesel::sql_query("SELECT 1").execute(self).map(|_| ())
+    }
+}
+
+/// A stored enum value (`"decrease_by_percent"`) read back as its type.
+pub fn stored<T: serde::de::DeserializeOwned>(text: &str) -> crate::error::ApiResult<T> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| crate::error::ApiError::Internal(format!("stored value {text:?}")))
+}
+
+/// An enum value as it is stored: its JSON name.
+pub fn storable<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        other => panic!("only string-named enums are stored this way, not {other:?}"),
     }
 }

@@ -158,7 +158,11 @@ pub fn check_target(
     let mut errors = Vec::new();
     let mut fail = |field: &str, message: &str| errors.push(FieldError::new(field, message));
 
-    for (field, value) in [("baseline.value", baseline.and_then(|b| b.value)), ("target.value", target.value), ("target.value_max", target.value_max)] {
+    for (field, value) in [
+        ("baseline.value", baseline.and_then(|b| b.value)),
+        ("target.value", target.value),
+        ("target.value_max", target.value_max),
+    ] {
         if let Some(v) = value {
             if !v.is_finite() || v < 0.0 {
                 fail(field, "must be a number of zero or more");
@@ -191,8 +195,8 @@ pub fn check_target(
     if comparator.is_relative() {
         match baseline {
             None => fail("baseline", "is required for a decrease or increase"),
-            Some(b) if comparator.is_percent() && b.value.is_none() => {
-                fail("baseline.value", "is required for a change in percent")
+            Some(b) if comparator.is_percent() && b.value.is_none() && !target.placeholder => {
+                fail("baseline.value", "is required for a change in percent (unless the target is a placeholder)")
             }
             Some(_) => {}
         }
@@ -250,21 +254,46 @@ mod tests {
         use Comparator::*;
         let cases: Vec<(Comparator, Unit, Option<Baseline>, Target)> = vec![
             // Jammerbugt 2015: "reduceres med 20 % fra januar 2014 til december 2015" (168 → 134)
-            (DecreaseByPercent, Unit::Persons, Some(baseline(Some(168.0), "2014-01-31")), target(Some(20.0), None, Some("2015-12-31"), false)),
+            (
+                DecreaseByPercent,
+                Unit::Persons,
+                Some(baseline(Some(168.0), "2014-01-31")),
+                target(Some(20.0), None, Some("2015-12-31"), false),
+            ),
             // "Der må maksimalt tildeles 4 førtidspensioner pr. måned i 2015"
             (AtMost, Unit::PerMonth, None, target(Some(4.0), None, Some("2015-12-31"), false)),
             // "minimum 100 igangværende revalideringsbevillinger, dog maksimalt 175"
-            (Between, Unit::Count, Some(baseline(Some(142.0), "2014-09-30")), target(Some(100.0), Some(175.0), Some("2015-12-31"), false)),
+            (
+                Between,
+                Unit::Count,
+                Some(baseline(Some(142.0), "2014-09-30")),
+                target(Some(100.0), Some(175.0), Some("2015-12-31"), false),
+            ),
             // Allerød 2017: "højst 12,5 pct. ved udgangen af 2017"
-            (AtMost, Unit::Percent, Some(baseline(Some(13.9), "2015-12-31")), target(Some(12.5), None, Some("2017-12-31"), false)),
+            (
+                AtMost,
+                Unit::Percent,
+                Some(baseline(Some(13.9), "2015-12-31")),
+                target(Some(12.5), None, Some("2017-12-31"), false),
+            ),
             // Tårnby 2017: "udslusningsgrad 27 %"
             (Equal, Unit::Percent, None, target(Some(27.0), None, Some("2017-12-31"), false)),
             // Tårnby 2017: "varighed skal falde med 1 uge i forhold til 2016" (level not stated)
-            (DecreaseBy, Unit::Weeks, Some(baseline(None, "2016-12-31")), target(Some(1.0), None, Some("2017-12-31"), false)),
+            (
+                DecreaseBy,
+                Unit::Weeks,
+                Some(baseline(None, "2016-12-31")),
+                target(Some(1.0), None, Some("2017-12-31"), false),
+            ),
             // Jammerbugt: "Mindst 1 gang om året ... dialogmøde"
             (Done, Unit::None, None, target(None, None, Some("2015-12-31"), false)),
             // Lyngby-Taarbæk 2019 draft: "skal falde med x pct. fra 2018 til 2019"
-            (DecreaseByPercent, Unit::Persons, Some(baseline(Some(3120.0), "2018-12-31")), target(None, None, Some("2019-12-31"), true)),
+            (
+                DecreaseByPercent,
+                Unit::Persons,
+                Some(baseline(Some(3120.0), "2018-12-31")),
+                target(None, None, Some("2019-12-31"), true),
+            ),
             // "skal minimum være xx pct." with neither value nor deadline yet
             (AtLeast, Unit::Percent, None, target(None, None, None, true)),
         ];
@@ -278,10 +307,19 @@ mod tests {
     fn between_needs_an_upper_bound_at_or_above_the_lower() {
         use Comparator::Between;
         let due = Some("2015-12-31");
-        assert_eq!(fields(check_target(Between, Unit::Count, None, &target(Some(100.0), Some(99.0), due, false))), ["target.value_max"]);
-        assert_eq!(fields(check_target(Between, Unit::Count, None, &target(Some(100.0), None, due, false))), ["target.value_max"]);
+        assert_eq!(
+            fields(check_target(Between, Unit::Count, None, &target(Some(100.0), Some(99.0), due, false))),
+            ["target.value_max"]
+        );
+        assert_eq!(
+            fields(check_target(Between, Unit::Count, None, &target(Some(100.0), None, due, false))),
+            ["target.value_max"]
+        );
         assert!(check_target(Between, Unit::Count, None, &target(Some(100.0), Some(100.0), due, false)).is_ok());
-        assert_eq!(fields(check_target(Comparator::AtMost, Unit::Count, None, &target(Some(1.0), Some(2.0), due, false))), ["target.value_max"]);
+        assert_eq!(
+            fields(check_target(Comparator::AtMost, Unit::Count, None, &target(Some(1.0), Some(2.0), due, false))),
+            ["target.value_max"]
+        );
     }
 
     #[test]
@@ -290,35 +328,59 @@ mod tests {
         assert_eq!(fields(check_target(Comparator::DecreaseByPercent, Unit::Persons, None, &t)), ["baseline"]);
         assert_eq!(fields(check_target(Comparator::IncreaseBy, Unit::Persons, None, &t)), ["baseline"]);
         let no_value = baseline(None, "2014-01-31");
-        assert_eq!(fields(check_target(Comparator::IncreaseByPercent, Unit::Persons, Some(&no_value), &t)), ["baseline.value"]);
+        assert_eq!(
+            fields(check_target(Comparator::IncreaseByPercent, Unit::Persons, Some(&no_value), &t)),
+            ["baseline.value"]
+        );
         assert!(check_target(Comparator::IncreaseBy, Unit::Persons, Some(&no_value), &t).is_ok());
+        // A draft's "skal falde med x pct. fra 2018 til 2019" may not know the 2018 level yet.
+        let draft = target(None, None, Some("2019-12-31"), true);
+        assert!(check_target(Comparator::DecreaseByPercent, Unit::Persons, Some(&no_value), &draft).is_ok());
         let too_much = target(Some(120.0), None, Some("2015-12-31"), false);
         let b = baseline(Some(100.0), "2014-01-31");
-        assert_eq!(fields(check_target(Comparator::DecreaseByPercent, Unit::Persons, Some(&b), &too_much)), ["target.value"]);
+        assert_eq!(
+            fields(check_target(Comparator::DecreaseByPercent, Unit::Persons, Some(&b), &too_much)),
+            ["target.value"]
+        );
         assert!(check_target(Comparator::IncreaseByPercent, Unit::Persons, Some(&b), &too_much).is_ok());
     }
 
     #[test]
     fn placeholders_need_no_value_and_others_do() {
         let due = Some("2019-12-31");
-        assert_eq!(fields(check_target(Comparator::AtLeast, Unit::Percent, None, &target(None, None, due, false))), ["target.value"]);
+        assert_eq!(
+            fields(check_target(Comparator::AtLeast, Unit::Percent, None, &target(None, None, due, false))),
+            ["target.value"]
+        );
         assert!(check_target(Comparator::AtLeast, Unit::Percent, None, &target(None, None, due, true)).is_ok());
-        assert_eq!(fields(check_target(Comparator::AtLeast, Unit::Percent, None, &target(Some(5.0), None, None, false))), ["target.due"]);
+        assert_eq!(
+            fields(check_target(Comparator::AtLeast, Unit::Percent, None, &target(Some(5.0), None, None, false))),
+            ["target.due"]
+        );
     }
 
     #[test]
     fn done_takes_no_number() {
         let due = Some("2015-12-31");
-        assert_eq!(fields(check_target(Comparator::Done, Unit::None, None, &target(Some(1.0), None, due, false))), ["target.value"]);
+        assert_eq!(
+            fields(check_target(Comparator::Done, Unit::None, None, &target(Some(1.0), None, due, false))),
+            ["target.value"]
+        );
         let b = baseline(Some(1.0), "2014-01-31");
-        assert_eq!(fields(check_target(Comparator::Done, Unit::None, Some(&b), &target(None, None, due, false))), ["baseline"]);
+        assert_eq!(
+            fields(check_target(Comparator::Done, Unit::None, Some(&b), &target(None, None, due, false))),
+            ["baseline"]
+        );
     }
 
     #[test]
     fn dates_are_real_and_in_order() {
         let b = baseline(Some(168.0), "2014-02-30");
         let t = target(Some(20.0), None, Some("2015-13-01"), false);
-        assert_eq!(fields(check_target(Comparator::DecreaseByPercent, Unit::Persons, Some(&b), &t)), ["baseline.as_of", "target.due"]);
+        assert_eq!(
+            fields(check_target(Comparator::DecreaseByPercent, Unit::Persons, Some(&b), &t)),
+            ["baseline.as_of", "target.due"]
+        );
         let late = baseline(Some(168.0), "2016-01-31");
         let t = target(Some(20.0), None, Some("2015-12-31"), false);
         assert_eq!(fields(check_target(Comparator::DecreaseByPercent, Unit::Persons, Some(&late), &t)), ["target.due"]);
@@ -331,8 +393,14 @@ mod tests {
     #[test]
     fn numbers_are_non_negative_and_percentages_at_most_100() {
         let due = Some("2015-12-31");
-        assert_eq!(fields(check_target(Comparator::AtMost, Unit::Count, None, &target(Some(-1.0), None, due, false))), ["target.value"]);
-        assert_eq!(fields(check_target(Comparator::AtMost, Unit::Percent, None, &target(Some(112.5), None, due, false))), ["target.value"]);
+        assert_eq!(
+            fields(check_target(Comparator::AtMost, Unit::Count, None, &target(Some(-1.0), None, due, false))),
+            ["target.value"]
+        );
+        assert_eq!(
+            fields(check_target(Comparator::AtMost, Unit::Percent, None, &target(Some(112.5), None, due, false))),
+            ["target.value"]
+        );
         assert!(check_target(Comparator::AtMost, Unit::Dkk, None, &target(Some(1_500_000.0), None, due, false)).is_ok());
     }
 }

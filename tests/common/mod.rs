@@ -298,11 +298,16 @@ impl TestApp {
 
     /// Marks a plan adopted at version 1, as decisions will once they exist.
     pub fn force_adopted(&self, plan_id: &str) {
+        self.force_state(plan_id, "adopted", Some(1), Some(1));
+    }
+
+    /// Sets a plan's status and version numbers directly, for tests of what they allow.
+    pub fn force_state(&self, plan_id: &str, status: &str, latest: Option<i32>, adopted: Option<i32>) {
         use beskplan::db::schema::plans;
         use diesel::prelude::*;
         let mut conn = self.state.pool.get().unwrap();
         diesel::update(plans::table.find(plan_id))
-            .set((plans::status.eq("adopted"), plans::latest_version.eq(Some(1)), plans::adopted_version.eq(Some(1))))
+            .set((plans::status.eq(status), plans::latest_version.eq(latest), plans::adopted_version.eq(adopted)))
             .execute(&mut *conn)
             .unwrap();
     }
