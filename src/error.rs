@@ -32,6 +32,9 @@ pub struct Problem {
     /// Present on validation failures (422).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Present when a decision is refused because its version is not ready (409).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<crate::domain::readiness::Blocker>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,8 @@ pub enum ApiError {
     MethodNotAllowed { allow: Vec<String> },
     #[error("{0}")]
     Conflict(String),
+    #[error("the version is not ready for a decision: {} blocker(s)", .0.len())]
+    NotReady(Vec<crate::domain::readiness::Blocker>),
     #[error("the request needs an If-Match header with the resource's current ETag (or *)")]
     PreconditionRequired,
     #[error("the resource has changed since the given ETag; fetch it again and retry")]
@@ -82,6 +87,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::NotReady(_) => ("not-ready", "Version not ready"),
             ApiError::PreconditionRequired => ("precondition-required", "Precondition required"),
             ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -104,12 +110,17 @@ impl ApiError {
             ApiError::Validation(errors) => errors.clone(),
             _ => Vec::new(),
         };
+        let blockers = match self {
+            ApiError::NotReady(blockers) => blockers.clone(),
+            _ => Vec::new(),
+        };
         Problem {
             problem_type: format!("/problems/{kind}"),
             title: title.to_owned(),
             status: self.status_code().as_u16(),
             detail,
             errors,
+            blockers,
         }
     }
 }
@@ -122,7 +133,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::NotReady(_) => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod idempotency;
+pub mod render;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,7 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const LOGIN_FAILURES_ALLOWED: u32 = 5;
 pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const CONCURRENT_PASSWORD_CHECKS: usize = 4;
+pub const HEARING_SETTLE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What every request shares: the pool, the settings, token keys, the login limiter and the
 /// metrics registry.
@@ -46,6 +48,8 @@ pub struct AppState {
     pub settings: Settings,
     pub tokens: Arc<TokenService>,
     pub limiter: Arc<LoginLimiter>,
+    /// Version bodies once read: immutable, so never stale.
+    pub versions: Arc<api::versions::VersionCache>,
     /// Bounds the password checks running at once (each takes ~19 MiB for a moment).
     pub hashing: Arc<tokio::sync::Semaphore>,
     pub metrics: PrometheusMetrics,
@@ -92,6 +96,7 @@ impl AppState {
             settings,
             tokens: Arc::new(tokens),
             limiter: Arc::new(limiter),
+            versions: Arc::new(api::versions::VersionCache::new(api::versions::CACHED_VERSIONS)),
             hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
             metrics,
         })
@@ -187,6 +192,19 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     if let Some(workers) = workers {
         server = server.workers(workers);
     }
+    // Hearings close by the clock: settle the plans whose last hearing has passed its deadline.
+    let ticker_state = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(HEARING_SETTLE_INTERVAL);
+        loop {
+            interval.tick().await;
+            match ticker_state.db(api::hearings::settle_all).await {
+                Ok(0) => {}
+                Ok(settled) => tracing::info!(settled, "plans back in draft after their hearings closed"),
+                Err(error) => tracing::warn!(%error, "settling hearings failed"),
+            }
+        }
+    });
     for address in server.addrs() {
         tracing::info!(%address, docs = %format!("http://{address}/docs/"), "beskplan listening");
     }

@@ -4,16 +4,18 @@
 use diesel::prelude::*;
 
 use crate::api::plans::{self, PlanRow};
-use crate::auth::policy::Action;
+use crate::auth::policy::{self, Action};
 use crate::auth::RequestContext;
 use crate::db::schema::plans as plans_table;
 use crate::db::DbConnection;
 use crate::domain::validate::Checks;
 use crate::error::ApiResult;
 
-/// The plan that owns some content, when the caller may read it (404 otherwise).
+/// The plan that owns some content, when the caller may read its live content (404 otherwise).
 pub fn plan_for_read(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str) -> ApiResult<PlanRow> {
-    plans::find_for(conn, ctx, plan_id, Action::Read)
+    let plan = plans::find(conn, plan_id)?;
+    policy::authorize(ctx.caller.as_ref(), Action::Read, plan.content_target())?;
+    Ok(plan)
 }
 
 /// The plan that owns some content, for a change inside a write transaction: the caller must be

@@ -15,37 +15,13 @@ use crate::api::http::{self, ListOf, Page};
 use crate::api::{focus_areas, follow_up_measures, requirements};
 use crate::auth::RequestContext;
 use crate::db::schema::{follow_up_measures as measures_table, goals, requirements as requirements_table};
-use crate::db::DbConnection;
+use crate::db::{storable, stored, DbConnection};
 use crate::domain::ordering;
 use crate::domain::validate::Checks;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::{now, AppState};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum GoalKind {
-    /// Ministermål: a national goal every plan must address.
-    Ministerial,
-    /// Lokalpolitisk mål: set by the local council.
-    Local,
-    /// Kvalitativt mål: fulfilled or not rather than a number.
-    Qualitative,
-}
-
-impl GoalKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GoalKind::Ministerial => "ministerial",
-            GoalKind::Local => "local",
-            GoalKind::Qualitative => "qualitative",
-        }
-    }
-
-    fn parse(text: &str) -> ApiResult<Self> {
-        serde_json::from_value(serde_json::Value::String(text.to_owned()))
-            .map_err(|_| ApiError::Internal(format!("stored goal kind {text:?}")))
-    }
-}
+pub use crate::domain::document::GoalKind;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = goals)]
@@ -97,7 +73,7 @@ impl TryFrom<GoalRow> for Goal {
     type Error = ApiError;
     fn try_from(row: GoalRow) -> ApiResult<Self> {
         Ok(Goal {
-            kind: GoalKind::parse(&row.kind)?,
+            kind: stored(&row.kind)?,
             target_groups: parse_list(&row.target_groups)?,
             initiatives: parse_list(&row.initiatives)?,
             etag: http::etag(row.revision),
@@ -182,7 +158,7 @@ pub fn create(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str, fiel
             number: fields.number.as_deref().map(str::trim).map(str::to_owned),
             title: fields.title.trim().to_owned(),
             description: fields.description.clone(),
-            kind: fields.kind.as_str().to_owned(),
+            kind: storable(&fields.kind),
             target_groups: to_json(&fields.target_groups),
             initiatives: to_json(&fields.initiatives),
             position,
@@ -218,7 +194,7 @@ pub fn list(conn: &mut DbConnection, plan_id: &str, query: &GoalQuery, page: Pag
     let filtered = || {
         let mut q = goals::table.filter(goals::plan_id.eq(plan_id.to_owned())).into_boxed();
         if let Some(kind) = query.kind {
-            q = q.filter(goals::kind.eq(kind.as_str()));
+            q = q.filter(goals::kind.eq(storable(&kind)));
         }
         if let Some(area) = &query.focus_area_id {
             q = q.filter(goals::focus_area_id.eq(area.clone()));
@@ -388,7 +364,7 @@ pub async fn update_goal(
                         goals::number.eq(changed.number.as_deref().map(str::trim)),
                         goals::title.eq(changed.title.trim()),
                         goals::description.eq(&changed.description),
-                        goals::kind.eq(changed.kind.as_str()),
+                        goals::kind.eq(storable(&changed.kind)),
                         goals::focus_area_id.eq(&changed.focus_area_id),
                         goals::target_groups.eq(to_json(&changed.target_groups)),
                         goals::initiatives.eq(to_json(&changed.initiatives)),

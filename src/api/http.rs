@@ -118,6 +118,11 @@ pub fn check_if_match(headers: &HeaderMap, current_etag: &str) -> ApiResult<()> 
     }
 }
 
+/// Whether the request carries `If-Match` (for writes where it is optional).
+pub fn has_condition(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::IF_MATCH)
+}
+
 /// A resource answered with its `ETag`, or `304 Not Modified` when `If-None-Match` names it.
 pub fn entity_response<T: Serialize>(req: &HttpRequest, etag: &str, body: &T) -> HttpResponse {
     if condition(req.headers(), header::IF_NONE_MATCH, etag, true) == Some(true) {

@@ -6,6 +6,7 @@ pub mod content;
 pub mod focus_areas;
 pub mod follow_up_measures;
 pub mod goals;
+pub mod hearings;
 pub mod http;
 pub mod municipalities;
 pub mod ops;
@@ -13,6 +14,8 @@ pub mod plans;
 pub mod requirements;
 pub mod sections;
 pub mod users;
+pub mod versions;
+pub mod workflow;
 
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -68,7 +71,28 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(follow_up_measures::create_follow_up_measure)
             .service(follow_up_measures::get_follow_up_measure)
             .service(follow_up_measures::update_follow_up_measure)
-            .service(follow_up_measures::delete_follow_up_measure),
+            .service(follow_up_measures::delete_follow_up_measure)
+            .service(versions::list_versions)
+            .service(versions::create_version)
+            .service(versions::get_version)
+            .service(versions::diff_versions)
+            .service(versions::version_document)
+            .service(workflow::get_readiness)
+            .service(workflow::list_decisions)
+            .service(workflow::create_decision)
+            .service(workflow::start_revision)
+            .service(hearings::list_hearings)
+            .service(hearings::create_hearing)
+            .service(hearings::get_hearing)
+            .service(hearings::update_hearing)
+            .service(hearings::close_hearing)
+            .service(hearings::list_comments)
+            .service(hearings::create_comment)
+            .service(hearings::get_comment)
+            .service(hearings::update_comment)
+            .service(hearings::withdraw_comment)
+            .service(hearings::respond)
+            .service(hearings::hearing_summary),
     );
 }
 
@@ -89,6 +113,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "municipalities", description = "Municipalities by kommunekode"),
         (name = "plans", description = "Employment plans (beskæftigelsesplaner), one per municipality and year"),
         (name = "content", description = "A plan's sections, focus areas, goals, result requirements and follow-up measures"),
+        (name = "versions", description = "Immutable versions of the plan document, their differences, and the document for people"),
+        (name = "workflow", description = "Readiness, decisions by political bodies, revisions"),
+        (name = "hearings", description = "Hearings on a version, comments from invited parties, responses, the hearing summary"),
     )
 )]
 pub struct ApiDoc;

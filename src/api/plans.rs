@@ -40,9 +40,16 @@ pub struct PlanRow {
 }
 
 impl PlanRow {
-    /// What the permission policy needs to know about the plan.
+    /// The plan resource itself: public once a version has been adopted, so that people can
+    /// find the adopted version, even while a revision is being drafted.
     pub fn target(&self) -> Target<'_> {
         Target::plan(&self.municipality_code, self.adopted_version.is_some())
+    }
+
+    /// The plan's live content: public only while the plan is adopted (then it is the adopted
+    /// version); a revision's draft content stays private.
+    pub fn content_target(&self) -> Target<'_> {
+        Target::plan(&self.municipality_code, self.status == PlanStatus::Adopted.as_str())
     }
 
     pub fn status(&self) -> ApiResult<PlanStatus> {
@@ -231,7 +238,15 @@ pub fn find_for(conn: &mut DbConnection, ctx: &RequestContext, id: &str, action:
     Ok(row)
 }
 
+/// Finds a plan, with its status settled: a plan whose hearings have all passed their deadline
+/// is back in draft (`hearings::settle`).
 pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<PlanRow> {
+    let row = find_stored(conn, id)?;
+    crate::api::hearings::settle(conn, row)
+}
+
+/// Finds a plan as stored.
+pub fn find_stored(conn: &mut DbConnection, id: &str) -> ApiResult<PlanRow> {
     plans::table
         .find(id)
         .select(PlanRow::as_select())

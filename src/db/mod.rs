@@ -155,6 +155,13 @@ impl DbConnection {
     where
         E: From<diesel::result::Error>,
     {
+        // Inside a write already (a helper that writes, called from a write): a savepoint.
+        let depth = <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(self)
+            .transaction_depth()
+            .map_err(E::from)?;
+        if depth.is_some() {
+            return self.transaction(f);
+        }
         match self {
             DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
             DbConnection::Postgres(_) => <DbConnection as Connection>::TransactionManager::begin_transaction(self)?,

@@ -173,6 +173,77 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    versions (plan_id, number) {
+        plan_id -> Text,
+        number -> Integer,
+        label -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+        body -> Text,
+        etag -> Text,
+        adopted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    decisions (id) {
+        id -> Text,
+        plan_id -> Text,
+        body -> Text,
+        outcome -> Text,
+        version -> Integer,
+        meeting_date -> Date,
+        case_number -> Nullable<Text>,
+        text -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by -> Text,
+    }
+}
+
+diesel::table! {
+    hearings (id) {
+        id -> Text,
+        plan_id -> Text,
+        version -> Integer,
+        title -> Text,
+        description -> Nullable<Text>,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        parties -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Text,
+        hearing_id -> Text,
+        plan_id -> Text,
+        party -> Text,
+        body -> Text,
+        stance -> Nullable<Text>,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        status -> Text,
+        submitted_at -> Timestamp,
+        submitted_by -> Text,
+        updated_at -> Timestamp,
+        response_disposition -> Nullable<Text>,
+        response_text -> Nullable<Text>,
+        responded_at -> Nullable<Timestamp>,
+        responded_by -> Nullable<Text>,
+        revision -> BigInt,
+    }
+}
+
+diesel::joinable!(comments -> hearings (hearing_id));
+diesel::joinable!(versions -> plans (plan_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     municipalities,
     plans,
@@ -185,4 +256,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     goals,
     requirements,
     follow_up_measures,
+    versions,
+    decisions,
+    hearings,
+    comments,
 );

@@ -36,9 +36,109 @@ impl PlanStatus {
     }
 }
 
+/// A body's decision on a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Indstillet: a committee recommends the version for approval.
+    Recommended,
+    /// Godkendt: the council adopts the version.
+    Approved,
+    Rejected,
+    /// Sent back to the administration.
+    Returned,
+    /// Taget til efterretning: recorded, no change of status.
+    Noted,
+}
+
+impl Outcome {
+    /// Decisions that move a version towards adoption need it to be ready.
+    pub fn needs_ready_version(self) -> bool {
+        matches!(self, Outcome::Recommended | Outcome::Approved)
+    }
+}
+
+/// What happens to a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    HearingOpened,
+    /// A hearing closed; `others_open` when another hearing on the plan is still open.
+    HearingClosed {
+        others_open: bool,
+    },
+    Decided(Outcome),
+    RevisionStarted,
+}
+
+/// The plan's next status after an event, or why the event cannot happen now.
+pub fn next(status: PlanStatus, event: Event) -> Result<PlanStatus, String> {
+    use PlanStatus::*;
+    let refuse = |what: &str| Err(format!("{what} is not possible while the plan is {}", status.as_str()));
+    match (status, event) {
+        (Draft | InHearing, Event::HearingOpened) => Ok(InHearing),
+        (_, Event::HearingOpened) => refuse("opening a hearing"),
+        (InHearing, Event::HearingClosed { others_open: true }) => Ok(InHearing),
+        (InHearing, Event::HearingClosed { others_open: false }) => Ok(Draft),
+        (_, Event::HearingClosed { .. }) => refuse("closing a hearing"),
+        (_, Event::Decided(Outcome::Noted)) => Ok(status),
+        (Draft | AwaitingApproval, Event::Decided(Outcome::Recommended)) => Ok(AwaitingApproval),
+        (AwaitingApproval, Event::Decided(Outcome::Approved)) => Ok(Adopted),
+        (AwaitingApproval, Event::Decided(Outcome::Rejected | Outcome::Returned)) => Ok(Draft),
+        (_, Event::Decided(outcome)) => {
+            refuse(&format!("a decision {:?}", serde_json::to_value(outcome).unwrap_or_default()))
+        }
+        (Adopted, Event::RevisionStarted) => Ok(Draft),
+        (_, Event::RevisionStarted) => refuse("a revision"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_transition() {
+        use Outcome::*;
+        use PlanStatus::*;
+        let events = [
+            Event::HearingOpened,
+            Event::HearingClosed { others_open: false },
+            Event::HearingClosed { others_open: true },
+            Event::Decided(Recommended),
+            Event::Decided(Approved),
+            Event::Decided(Rejected),
+            Event::Decided(Returned),
+            Event::Decided(Noted),
+            Event::RevisionStarted,
+        ];
+        // One row per status, one column per event above; None: refused.
+        let table: [(PlanStatus, [Option<PlanStatus>; 9]); 4] = [
+            (Draft, [Some(InHearing), None, None, Some(AwaitingApproval), None, None, None, Some(Draft), None]),
+            (InHearing, [Some(InHearing), Some(Draft), Some(InHearing), None, None, None, None, Some(InHearing), None]),
+            (
+                AwaitingApproval,
+                [
+                    None,
+                    None,
+                    None,
+                    Some(AwaitingApproval),
+                    Some(Adopted),
+                    Some(Draft),
+                    Some(Draft),
+                    Some(AwaitingApproval),
+                    None,
+                ],
+            ),
+            (Adopted, [None, None, None, None, None, None, None, Some(Adopted), Some(Draft)]),
+        ];
+        for (status, row) in table {
+            for (event, expected) in events.iter().zip(row) {
+                assert_eq!(next(status, *event).ok(), expected, "{status:?} + {event:?}");
+            }
+        }
+        let refusal = next(Adopted, Event::Decided(Approved)).unwrap_err();
+        assert!(refusal.contains("adopted") && refusal.contains("approved"), "{refusal}");
+    }
 
     #[test]
     fn names_round_trip() {
