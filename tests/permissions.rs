@@ -89,6 +89,35 @@ const MATRIX: &[(&str, &str, [u16; 6], [u16; 6])] = &[
     ("GET /api/v1/follow-up-measures/{id}", "draft", READ_OWN, READ_OTHER),
     ("PATCH /api/v1/follow-up-measures/{id}", "draft", UPDATE_OWN, UPDATE_OTHER),
     ("DELETE /api/v1/follow-up-measures/{id}", "draft", DELETE_OWN, DELETE_OTHER),
+    ("GET /api/v1/plans/{plan_id}/versions", "draft", READ_OWN, READ_OTHER),
+    ("POST /api/v1/plans/{plan_id}/versions", "draft", CREATE_OWN, CREATE_OTHER),
+    ("GET /api/v1/plans/{plan_id}/versions/{n}", "draft", READ_OWN, READ_OTHER),
+    ("GET /api/v1/plans/{plan_id}/versions/{n}/diff", "draft", READ_OWN, READ_OTHER),
+    ("GET /api/v1/plans/{plan_id}/versions/{n}/document", "draft", READ_OWN, READ_OTHER),
+    ("GET /api/v1/plans/{plan_id}/readiness", "draft", READ_OWN, READ_OTHER),
+    ("GET /api/v1/plans/{plan_id}/decisions", "draft", READ_OWN, READ_OTHER),
+    ("POST /api/v1/plans/{plan_id}/decisions", "draft", [201, 403, 201, 404, 403, 401], CREATE_OTHER),
+    (
+        "POST /api/v1/plans/{plan_id}/revisions",
+        "adopted",
+        [200, 200, 403, 403, 403, 401],
+        [200, 403, 403, 403, 403, 401],
+    ),
+    ("GET /api/v1/plans/{plan_id}/hearings", "open", [200; 6], [200; 6]),
+    ("POST /api/v1/plans/{plan_id}/hearings", "draft", CREATE_OWN, CREATE_OTHER),
+    // Hearings and comments: the consultee is Handicaprådet in 185, invited to every hearing.
+    ("GET /api/v1/hearings/{id}", "open", [200, 200, 200, 200, 200, 404], READ_OTHER),
+    ("PATCH /api/v1/hearings/{id}", "open", [200, 200, 403, 403, 403, 401], UPDATE_OTHER),
+    ("POST /api/v1/hearings/{id}/close", "open", [200, 200, 403, 403, 403, 401], UPDATE_OTHER),
+    ("GET /api/v1/hearings/{id}/comments", "open", [200, 200, 200, 200, 200, 404], READ_OTHER),
+    ("POST /api/v1/hearings/{id}/comments", "open", [201, 201, 403, 201, 403, 401], CREATE_OTHER),
+    ("GET /api/v1/hearings/{id}/summary", "open", [200, 200, 200, 404, 200, 404], READ_OTHER),
+    ("GET /api/v1/hearings/{id}/summary", "closed", [200; 6], [200; 6]),
+    // A comment the admin registered: only its author (or an admin) edits or withdraws it.
+    ("GET /api/v1/comments/{id}", "open", [200, 200, 200, 200, 200, 404], READ_OTHER),
+    ("PATCH /api/v1/comments/{id}", "open", [200, 403, 403, 403, 403, 401], UPDATE_OTHER),
+    ("DELETE /api/v1/comments/{id}", "open", [204, 403, 403, 403, 403, 401], DELETE_OTHER),
+    ("PUT /api/v1/comments/{id}/response", "open", [200, 200, 403, 403, 403, 401], UPDATE_OTHER),
 ];
 
 /// A new item of a kind of plan content and the body that changes it.
@@ -113,8 +142,8 @@ struct Fixture {
     app: TestApp,
     tokens: Vec<(&'static str, String)>,
     counter: Cell<u32>,
-    /// Plan years handed out so far: one plan per municipality and year, years 2000–2100.
-    years: Cell<i32>,
+    /// Plan years handed out so far per municipality: one plan per municipality and year.
+    years: RefCell<HashMap<String, i32>>,
     /// One plan per (municipality, adopted) that content rows put their items in.
     content_plans: RefCell<HashMap<(String, bool), String>>,
 }
@@ -133,7 +162,7 @@ impl Fixture {
             app,
             tokens,
             counter: Cell::new(0),
-            years: Cell::new(2000),
+            years: RefCell::new(HashMap::new()),
             content_plans: RefCell::new(HashMap::new()),
         }
     }
@@ -143,17 +172,22 @@ impl Fixture {
         self.counter.get()
     }
 
-    fn next_year(&self) -> i32 {
-        self.years.set(self.years.get() + 1);
-        assert!(self.years.get() <= 2100, "out of plan years");
-        self.years.get()
+    fn next_year(&self, municipality: &str) -> i32 {
+        let mut years = self.years.borrow_mut();
+        let year = years.entry(municipality.to_owned()).or_insert(2000);
+        *year += 1;
+        assert!(*year <= 2100, "out of plan years");
+        *year
     }
 
     /// A fresh resource for one request, made by the admin.
     async fn plan(&self, municipality: &str, adopted: bool) -> String {
         let plan = self
             .app
-            .post("/api/v1/plans", &json!({"municipality": municipality, "year": self.next_year(), "title": "Matrix"}))
+            .post(
+                "/api/v1/plans",
+                &json!({"municipality": municipality, "year": self.next_year(municipality), "title": "Matrix"}),
+            )
             .await
             .expect(201)
             .json();
@@ -202,6 +236,40 @@ impl Fixture {
             self.app.force_adopted(&plan);
         }
         (parent_path, item["id"].as_str().unwrap().to_owned())
+    }
+
+    /// The municipality's shared draft plan with version 1, for the workflow and hearing rows.
+    async fn versioned_plan(&self, municipality: &str) -> String {
+        let key = (format!("{municipality}/versioned"), false);
+        if let Some(plan) = self.content_plans.borrow().get(&key).cloned() {
+            return plan;
+        }
+        let plan = self.plan(municipality, false).await;
+        self.app.post(&format!("/api/v1/plans/{plan}/versions"), &json!({"label": "1"})).await.expect(201);
+        self.content_plans.borrow_mut().insert(key, plan.clone());
+        plan
+    }
+
+    /// A new hearing on the versioned plan, inviting Handicaprådet; closed when asked.
+    async fn hearing(&self, municipality: &str, closed: bool) -> String {
+        let plan = self.versioned_plan(municipality).await;
+        let closes_at = (chrono::Utc::now() + chrono::Duration::days(14)).to_rfc3339();
+        let body =
+            json!({"version": 1, "title": "Høring", "closes_at": closes_at, "parties": ["Handicaprådet", "RAR"]});
+        let hearing = self.app.post(&format!("/api/v1/plans/{plan}/hearings"), &body).await.expect(201).json();
+        let id = hearing["id"].as_str().unwrap().to_owned();
+        if closed {
+            self.app.post(&format!("/api/v1/hearings/{id}/close"), &json!({})).await.expect(200);
+        }
+        id
+    }
+
+    /// A comment the admin registers for Handicaprådet in a new open hearing.
+    async fn comment(&self, municipality: &str) -> String {
+        let hearing = self.hearing(municipality, false).await;
+        let body = json!({"party": "Handicaprådet", "body": "Høringssvar"});
+        let comment = self.app.post(&format!("/api/v1/hearings/{hearing}/comments"), &body).await.expect(201).json();
+        comment["id"].as_str().unwrap().to_owned()
     }
 
     async fn client(&self, municipality: &str) -> String {
@@ -255,7 +323,7 @@ impl Fixture {
             }
             "POST /api/v1/plans" => json_post(
                 "/api/v1/plans".into(),
-                json!({"municipality": m, "year": self.next_year(), "title": "Beskæftigelsesplan"}),
+                json!({"municipality": m, "year": self.next_year(m), "title": "Beskæftigelsesplan"}),
             ),
             "GET /api/v1/plans/{plan_id}" => {
                 TestRequest::get().uri(&format!("/api/v1/plans/{}", self.plan(m, adopted).await))
@@ -265,6 +333,61 @@ impl Fixture {
             }
             "DELETE /api/v1/plans/{plan_id}" => delete(format!("/api/v1/plans/{}", self.plan(m, adopted).await)),
             "GET /api/v1/clients/{id}" => TestRequest::get().uri(&format!("/api/v1/clients/{}", self.client(m).await)),
+            "GET /api/v1/plans/{plan_id}/versions"
+            | "GET /api/v1/plans/{plan_id}/versions/{n}"
+            | "GET /api/v1/plans/{plan_id}/versions/{n}/diff"
+            | "GET /api/v1/plans/{plan_id}/versions/{n}/document"
+            | "GET /api/v1/plans/{plan_id}/readiness"
+            | "GET /api/v1/plans/{plan_id}/decisions"
+            | "GET /api/v1/plans/{plan_id}/hearings" => {
+                let plan = self.versioned_plan(m).await;
+                let path = route.split_once(' ').unwrap().1.replace("{plan_id}", &plan).replace("{n}", "1");
+                let query = if route.ends_with("/diff") { "?against=1" } else { "" };
+                TestRequest::get().uri(&format!("{path}{query}"))
+            }
+            "POST /api/v1/plans/{plan_id}/versions" => json_post(
+                format!("/api/v1/plans/{}/versions", self.versioned_plan(m).await),
+                json!({"label": "Ny version"}),
+            ),
+            "POST /api/v1/plans/{plan_id}/decisions" => json_post(
+                format!("/api/v1/plans/{}/decisions", self.versioned_plan(m).await),
+                json!({"body": "Udvalget", "outcome": "noted", "version": 1, "meeting_date": "2018-11-21"}),
+            ),
+            "POST /api/v1/plans/{plan_id}/revisions" => {
+                json_post(format!("/api/v1/plans/{}/revisions", self.plan(m, true).await), json!({}))
+            }
+            "POST /api/v1/plans/{plan_id}/hearings" => json_post(
+                format!("/api/v1/plans/{}/hearings", self.versioned_plan(m).await),
+                json!({"version": 1, "title": "Høring", "closes_at": (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339(),
+                       "parties": ["Handicaprådet"]}),
+            ),
+            "GET /api/v1/hearings/{id}"
+            | "GET /api/v1/hearings/{id}/comments"
+            | "GET /api/v1/hearings/{id}/summary" => {
+                let hearing = self.hearing(m, variant == "closed").await;
+                TestRequest::get().uri(&route.split_once(' ').unwrap().1.replace("{id}", &hearing))
+            }
+            "PATCH /api/v1/hearings/{id}" => patch(
+                format!("/api/v1/hearings/{}", self.hearing(m, false).await),
+                json!({"closes_at": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339()}),
+            ),
+            "POST /api/v1/hearings/{id}/close" => {
+                json_post(format!("/api/v1/hearings/{}/close", self.hearing(m, false).await), json!({}))
+            }
+            "POST /api/v1/hearings/{id}/comments" => json_post(
+                format!("/api/v1/hearings/{}/comments", self.hearing(m, false).await),
+                json!({"party": "Handicaprådet", "body": "Rådet bakker op."}),
+            ),
+            "GET /api/v1/comments/{id}" => {
+                TestRequest::get().uri(&format!("/api/v1/comments/{}", self.comment(m).await))
+            }
+            "PATCH /api/v1/comments/{id}" => {
+                patch(format!("/api/v1/comments/{}", self.comment(m).await), json!({"body": "Ændret"}))
+            }
+            "DELETE /api/v1/comments/{id}" => delete(format!("/api/v1/comments/{}", self.comment(m).await)),
+            "PUT /api/v1/comments/{id}/response" => TestRequest::put()
+                .uri(&format!("/api/v1/comments/{}/response", self.comment(m).await))
+                .set_json(json!({"disposition": "noted", "text": "Taget til efterretning."})),
             content_route => {
                 let (method, template) = content_route.split_once(' ').unwrap();
                 let segments: Vec<&str> = template.trim_start_matches("/api/v1/").split('/').collect();

@@ -312,3 +312,17 @@ impl TestApp {
             .unwrap();
     }
 }
+
+impl TestApp {
+    /// Moves a hearing's deadline into the past, as the clock would.
+    pub fn force_deadline_passed(&self, hearing_id: &str) {
+        use beskplan::db::schema::hearings;
+        use diesel::prelude::*;
+        let mut conn = self.state.pool.get().unwrap();
+        let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
+        diesel::update(hearings::table.find(hearing_id))
+            .set((hearings::opens_at.eq(past - chrono::Duration::days(21)), hearings::closes_at.eq(past)))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+}
