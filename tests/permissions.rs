@@ -118,6 +118,17 @@ const MATRIX: &[(&str, &str, [u16; 6], [u16; 6])] = &[
     ("PATCH /api/v1/comments/{id}", "open", [200, 403, 403, 403, 403, 401], UPDATE_OTHER),
     ("DELETE /api/v1/comments/{id}", "open", [204, 403, 403, 403, 403, 401], DELETE_OTHER),
     ("PUT /api/v1/comments/{id}/response", "open", [200, 200, 403, 403, 403, 401], UPDATE_OTHER),
+    // Follow-up is internal to the municipality, also once the plan is adopted.
+    ("GET /api/v1/requirements/{id}/measurements", "draft", READ_OWN, READ_OTHER),
+    ("POST /api/v1/requirements/{id}/measurements", "draft", CREATE_OWN, CREATE_OTHER),
+    ("POST /api/v1/requirements/{id}/measurements", "adopted", CREATE_OWN, CREATE_OTHER),
+    ("GET /api/v1/follow-up-measures/{id}/measurements", "draft", READ_OWN, READ_OTHER),
+    ("POST /api/v1/follow-up-measures/{id}/measurements", "draft", CREATE_OWN, CREATE_OTHER),
+    ("GET /api/v1/measurements/{id}", "draft", READ_OWN, READ_OTHER),
+    ("DELETE /api/v1/measurements/{id}", "draft", DELETE_OWN, DELETE_OTHER),
+    ("GET /api/v1/plans/{plan_id}/follow-up", "draft", READ_OWN, READ_OTHER),
+    ("GET /api/v1/plans/{plan_id}/follow-up", "adopted", READ_OWN, READ_OTHER),
+    ("POST /api/v1/plans/{plan_id}/measurements:import", "draft", UPDATE_OWN, UPDATE_OTHER),
 ];
 
 /// A new item of a kind of plan content and the body that changes it.
@@ -333,6 +344,44 @@ impl Fixture {
             }
             "DELETE /api/v1/plans/{plan_id}" => delete(format!("/api/v1/plans/{}", self.plan(m, adopted).await)),
             "GET /api/v1/clients/{id}" => TestRequest::get().uri(&format!("/api/v1/clients/{}", self.client(m).await)),
+            "GET /api/v1/requirements/{id}/measurements" | "GET /api/v1/follow-up-measures/{id}/measurements" => {
+                let kind = if route.contains("requirements") { "requirements" } else { "follow-up-measures" };
+                let (_, item) = self.content(kind, m, adopted).await;
+                TestRequest::get().uri(&format!("/api/v1/{kind}/{item}/measurements"))
+            }
+            "POST /api/v1/requirements/{id}/measurements" | "POST /api/v1/follow-up-measures/{id}/measurements" => {
+                let kind = if route.contains("requirements") { "requirements" } else { "follow-up-measures" };
+                let (_, item) = self.content(kind, m, adopted).await;
+                json_post(
+                    format!("/api/v1/{kind}/{item}/measurements"),
+                    json!({"period_end": "2019-06-30", "value": 8}),
+                )
+            }
+            "GET /api/v1/measurements/{id}" | "DELETE /api/v1/measurements/{id}" => {
+                let (_, item) = self.content("requirements", m, adopted).await;
+                let body = json!({"period_end": "2019-06-30", "value": 8});
+                let created =
+                    self.app.post(&format!("/api/v1/requirements/{item}/measurements"), &body).await.expect(201).json();
+                let path = format!("/api/v1/measurements/{}", created["id"].as_str().unwrap());
+                if route.starts_with("GET") {
+                    TestRequest::get().uri(&path)
+                } else {
+                    delete(path)
+                }
+            }
+            "GET /api/v1/plans/{plan_id}/follow-up" => {
+                let (_, _) = self.content("requirements", m, adopted).await;
+                let plan = self.content_plans.borrow()[&(m.to_owned(), adopted)].clone();
+                TestRequest::get().uri(&format!("/api/v1/plans/{plan}/follow-up"))
+            }
+            "POST /api/v1/plans/{plan_id}/measurements:import" => {
+                let (_, item) = self.content("requirements", m, adopted).await;
+                let plan = self.content_plans.borrow()[&(m.to_owned(), adopted)].clone();
+                TestRequest::post()
+                    .uri(&format!("/api/v1/plans/{plan}/measurements:import"))
+                    .insert_header(("content-type", "text/csv"))
+                    .set_payload(format!("kind,id,period_end,value\nrequirement,{item},2019-06-30,7\n"))
+            }
             "GET /api/v1/plans/{plan_id}/versions"
             | "GET /api/v1/plans/{plan_id}/versions/{n}"
             | "GET /api/v1/plans/{plan_id}/versions/{n}/diff"

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod content;
 pub mod focus_areas;
+pub mod follow_up;
 pub mod follow_up_measures;
 pub mod goals;
 pub mod hearings;
@@ -92,7 +93,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(hearings::update_comment)
             .service(hearings::withdraw_comment)
             .service(hearings::respond)
-            .service(hearings::hearing_summary),
+            .service(hearings::hearing_summary)
+            .service(follow_up::list_requirement_measurements)
+            .service(follow_up::create_requirement_measurement)
+            .service(follow_up::list_measure_measurements)
+            .service(follow_up::create_measure_measurement)
+            .service(follow_up::get_measurement)
+            .service(follow_up::delete_measurement)
+            .service(follow_up::follow_up_report)
+            .service(follow_up::import_measurements),
     );
 }
 
@@ -115,6 +124,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         (name = "content", description = "A plan's sections, focus areas, goals, result requirements and follow-up measures"),
         (name = "versions", description = "Immutable versions of the plan document, their differences, and the document for people"),
         (name = "workflow", description = "Readiness, decisions by political bodies, revisions"),
+        (name = "follow-up", description = "Measurements, attainment status, the follow-up report, CSV import and export"),
         (name = "hearings", description = "Hearings on a version, comments from invited parties, responses, the hearing summary"),
     )
 )]

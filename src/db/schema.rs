@@ -241,6 +241,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    measurements (id) {
+        id -> Text,
+        plan_id -> Text,
+        requirement_id -> Nullable<Text>,
+        follow_up_measure_id -> Nullable<Text>,
+        period_end -> Date,
+        value -> Double,
+        source -> Nullable<Text>,
+        note -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by -> Text,
+    }
+}
+
 diesel::joinable!(comments -> hearings (hearing_id));
 diesel::joinable!(versions -> plans (plan_id));
 
@@ -260,4 +275,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     decisions,
     hearings,
     comments,
+    measurements,
 );

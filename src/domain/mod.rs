@@ -1,5 +1,6 @@
 //! Domain rules as pure functions over plain values: no database, no HTTP.
 
+pub mod attainment;
 pub mod diff;
 pub mod document;
 pub mod hearing;
