@@ -66,6 +66,10 @@ pub struct Settings {
     #[arg(long = "admin-password", env = "BESKPLAN_ADMIN_PASSWORD", hide_env_values = true, global = true)]
     pub admin_password: Option<String>,
 
+    /// Load the demo data (the five seed plans) into an empty database at start-up.
+    #[arg(long, env = "BESKPLAN_DEMO", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, global = true)]
+    pub demo: bool,
+
     /// Log format: `json` (structured, one object per line) or `text`; default json unless
     /// standard output is a terminal.
     #[arg(long = "log-format", env = "BESKPLAN_LOG_FORMAT", global = true)]
@@ -97,6 +101,7 @@ impl Settings {
             jwt_audience: "beskplan".into(),
             admin_username: "admin".into(),
             admin_password: None,
+            demo: false,
             log_format: None,
         }
     }

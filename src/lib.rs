@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod idempotency;
@@ -57,7 +58,10 @@ pub struct AppState {
 
 impl AppState {
     /// Connects, migrates and sets up metrics.
-    pub fn new(settings: Settings) -> Result<Self, String> {
+    pub fn new(mut settings: Settings) -> Result<Self, String> {
+        if settings.demo && settings.admin_password.is_none() {
+            settings.admin_password = Some(demo::ADMIN_PASSWORD.to_owned());
+        }
         let url = DatabaseUrl::parse(&settings.database_url);
         let pool = db::connect(&url, settings.db_pool_size)?;
         let mut conn = pool.get().map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))?;
@@ -91,12 +95,16 @@ impl AppState {
             .build()
             .map_err(|e| format!("metrics: {e}"))?;
         let limiter = LoginLimiter::new(LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW);
+        let versions = Arc::new(api::versions::VersionCache::new(api::versions::CACHED_VERSIONS));
+        if settings.demo {
+            load_demo(&mut conn, &versions, &settings)?;
+        }
         Ok(AppState {
             pool,
             settings,
             tokens: Arc::new(tokens),
             limiter: Arc::new(limiter),
-            versions: Arc::new(api::versions::VersionCache::new(api::versions::CACHED_VERSIONS)),
+            versions,
             hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
             metrics,
         })
@@ -115,6 +123,29 @@ impl AppState {
         })
         .await?
     }
+}
+
+/// Loads the demo data into an empty database and says who can log in.
+fn load_demo(
+    conn: &mut DbConnection,
+    versions: &api::versions::VersionCache,
+    settings: &Settings,
+) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let loaded = demo::load(conn, versions).map_err(|e| format!("loading the demo data: {e}"))?;
+    if !loaded {
+        tracing::info!("the database already holds plans: the demo data is not loaded again");
+        return Ok(());
+    }
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "loaded the demo data: five plans from the seed documents"
+    );
+    let admin = settings.admin_password.as_deref().unwrap_or("(as configured)");
+    let mut lines = vec![format!("  {:<10} {admin}", settings.admin_username)];
+    lines.extend(demo::USERS.iter().map(|(username, _, password)| format!("  {username:<10} {password}")));
+    eprintln!("beskplan: demo users (username, password):\n{}", lines.join("\n"));
+    Ok(())
 }
 
 /// The current time in UTC at the microsecond precision both databases keep, so what is written

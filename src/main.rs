@@ -26,6 +26,8 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Load the demo data (the five seed plans) into an empty database and exit.
+    Demo,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -95,6 +97,12 @@ fn main() -> ExitCode {
         Command::Migrate => {
             init_logging(cli.settings.log_format.as_deref());
             beskplan::AppState::new(cli.settings).map(|_| tracing::info!("database is migrated"))
+        }
+        Command::Demo => {
+            init_logging(cli.settings.log_format.as_deref());
+            let mut settings = cli.settings;
+            settings.demo = true;
+            beskplan::AppState::new(settings).map(|_| ())
         }
         Command::User { command } => {
             init_logging(cli.settings.log_format.as_deref());

@@ -644,31 +644,32 @@ pub async fn close_hearing(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let hearing = state
-        .db(move |conn| {
-            let hearing = conn.write(|conn| {
-                let (row, _) = hearing_for_change(conn, &ctx, &id)?;
-                if row.status() == HearingStatus::Closed {
-                    return Err(ApiError::Conflict("the hearing is already closed".into()));
-                }
-                let before = Hearing::try_from(row.clone())?;
-                diesel::update(hearings::table.find(&id))
-                    .set((
-                        hearings::closed_at.eq(Some(now())),
-                        hearings::updated_at.eq(now()),
-                        hearings::revision.eq(row.revision + 1),
-                    ))
-                    .execute(conn)?;
-                let after = Hearing::try_from(find_hearing(conn, &id)?)?;
-                audit::record(conn, &ctx, "close", "hearing", &id, snapshot(&before), snapshot(&after))?;
-                Ok(after)
-            })?;
-            let plan = plans::find_stored(conn, &hearing.plan_id)?;
-            settle(conn, plan)?;
-            Ok(hearing)
-        })
-        .await?;
+    let hearing = state.db(move |conn| close(conn, &ctx, &id)).await?;
     Ok(http::updated(&hearing.etag, &hearing))
+}
+
+/// Closes a hearing now; the plan leaves `in_hearing` when no other hearing of it is open.
+pub fn close(conn: &mut DbConnection, ctx: &RequestContext, id: &str) -> ApiResult<Hearing> {
+    let hearing = conn.write(|conn| {
+        let (row, _) = hearing_for_change(conn, ctx, id)?;
+        if row.status() == HearingStatus::Closed {
+            return Err(ApiError::Conflict("the hearing is already closed".into()));
+        }
+        let before = Hearing::try_from(row.clone())?;
+        diesel::update(hearings::table.find(id))
+            .set((
+                hearings::closed_at.eq(Some(now())),
+                hearings::updated_at.eq(now()),
+                hearings::revision.eq(row.revision + 1),
+            ))
+            .execute(conn)?;
+        let after = Hearing::try_from(find_hearing(conn, id)?)?;
+        audit::record(conn, ctx, "close", "hearing", id, snapshot(&before), snapshot(&after))?;
+        Ok(after)
+    })?;
+    let plan = plans::find_stored(conn, &hearing.plan_id)?;
+    settle(conn, plan)?;
+    Ok(hearing)
 }
 
 // ---- comments ----
@@ -1085,25 +1086,35 @@ pub async fn respond(
     let id = id.into_inner();
     let headers = req.headers().clone();
     let input = body.into_inner();
-    let comment = state
-        .db(move |conn| {
-            let mut checks = Checks::new();
-            checks.text("text", &input.text, 50_000);
-            checks.finish()?;
-            conn.write(|conn| {
-                let (row, _, plan, _) = comment_for(conn, &ctx, &id)?;
-                // The caller sees the comment: not allowed to answer it is 403.
-                policy::authorize(ctx.caller.as_ref(), Action::EditPlan, Target::plan(&plan.municipality_code, true))?;
-                if row.response_disposition.is_some() || http::has_condition(&headers) {
-                    http::check_if_match(&headers, &http::etag(row.revision))?;
-                }
-                if row.status != storable(&CommentStatus::Submitted) {
-                    return Err(ApiError::Conflict("the comment is withdrawn".into()));
-                }
-                let before = Comment::try_from(row.clone())?;
-                let count = diesel::update(
-                    comments::table.filter(comments::id.eq(&id)).filter(comments::revision.eq(row.revision)),
-                )
+    let comment = state.db(move |conn| answer(conn, &ctx, &id, input, &headers)).await?;
+    Ok(http::updated(&comment.etag, &comment))
+}
+
+/// Records the administration's response to a comment; `headers` carry the `If-Match` that
+/// replacing a response needs.
+pub fn answer(
+    conn: &mut DbConnection,
+    ctx: &RequestContext,
+    id: &str,
+    input: NewResponse,
+    headers: &header::HeaderMap,
+) -> ApiResult<Comment> {
+    let mut checks = Checks::new();
+    checks.text("text", &input.text, 50_000);
+    checks.finish()?;
+    conn.write(|conn| {
+        let (row, _, plan, _) = comment_for(conn, ctx, id)?;
+        // The caller sees the comment: not allowed to answer it is 403.
+        policy::authorize(ctx.caller.as_ref(), Action::EditPlan, Target::plan(&plan.municipality_code, true))?;
+        if row.response_disposition.is_some() || http::has_condition(headers) {
+            http::check_if_match(headers, &http::etag(row.revision))?;
+        }
+        if row.status != storable(&CommentStatus::Submitted) {
+            return Err(ApiError::Conflict("the comment is withdrawn".into()));
+        }
+        let before = Comment::try_from(row.clone())?;
+        let count =
+            diesel::update(comments::table.filter(comments::id.eq(id)).filter(comments::revision.eq(row.revision)))
                 .set((
                     comments::response_disposition.eq(Some(storable(&input.disposition))),
                     comments::response_text.eq(Some(&input.text)),
@@ -1112,16 +1123,13 @@ pub async fn respond(
                     comments::revision.eq(row.revision + 1),
                 ))
                 .execute(conn)?;
-                if count == 0 {
-                    return Err(ApiError::PreconditionFailed);
-                }
-                let after = Comment::try_from(find_comment(conn, &id)?)?;
-                audit::record(conn, &ctx, "respond", "comment", &id, snapshot(&before), snapshot(&after))?;
-                Ok(after)
-            })
-        })
-        .await?;
-    Ok(http::updated(&comment.etag, &comment))
+        if count == 0 {
+            return Err(ApiError::PreconditionFailed);
+        }
+        let after = Comment::try_from(find_comment(conn, id)?)?;
+        audit::record(conn, ctx, "respond", "comment", id, snapshot(&before), snapshot(&after))?;
+        Ok(after)
+    })
 }
 
 // ---- the summary (høringsnotat) ----
