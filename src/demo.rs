@@ -278,7 +278,9 @@ fn lyngby_taarbaek(demo: &mut Demo, consultee: Caller) -> ApiResult<()> {
         }
         body
     };
-    let areas: Vec<(&str, Vec<(&str, &str, Value, Vec<&str>)>)> = vec![
+    // (focus area, [(number, title, the target's shape or null for none, follow-up measures)])
+    type DraftGoal<'a> = (&'a str, &'a str, Value, Vec<&'a str>);
+    let areas: Vec<(&str, Vec<DraftGoal>)> = vec![
         ("Flere i beskæftigelse", vec![("MÅL 1", "Antallet af personer der modtager offentlig forsørgelse skal falde med x pct. fra 2018 til 2019.", json!({"comparator": "decrease_by_percent", "unit": "persons"}), vec!["Antallet af personer der modtager offentlig forsørgelse i mere end 52 uger."])]),
         ("Unge", vec![
             ("MÅL 2", "Antallet af job- og uddannelsesparate unge under 30 år skal falde med X pct. fra 2018 til 2019.", json!({"comparator": "decrease_by_percent", "unit": "persons"}), vec![]),
