@@ -63,7 +63,9 @@ impl AppState {
             settings.admin_password = Some(demo::ADMIN_PASSWORD.to_owned());
         }
         let url = DatabaseUrl::parse(&settings.database_url);
-        let pool = db::connect(&url, settings.db_pool_size)?;
+        let statements = prometheus::IntCounter::new("beskplan_db_statements_total", "SQL statements run")
+            .map_err(|e| format!("metrics: {e}"))?;
+        let pool = db::connect(&url, settings.db_pool_size, statements.clone())?;
         let mut conn = pool.get().map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))?;
         let applied = db::migrate(&mut conn)?;
         if applied > 0 {
@@ -94,6 +96,7 @@ impl AppState {
             .mask_unmatched_patterns("unmatched")
             .build()
             .map_err(|e| format!("metrics: {e}"))?;
+        metrics.registry.register(Box::new(statements)).map_err(|e| format!("metrics: {e}"))?;
         let limiter = LoginLimiter::new(LOGIN_FAILURES_ALLOWED, LOGIN_FAILURE_WINDOW);
         let versions = Arc::new(api::versions::VersionCache::new(api::versions::CACHED_VERSIONS));
         if settings.demo {

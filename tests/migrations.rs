@@ -15,7 +15,12 @@ use diesel::prelude::*;
 #[test]
 fn up_down_up() {
     let database = TestDatabase::new();
-    let pool = db::connect(&DatabaseUrl::parse(database.url()), 1).unwrap();
+    let pool = db::connect(
+        &DatabaseUrl::parse(database.url()),
+        1,
+        prometheus::IntCounter::new("statements", "SQL statements").unwrap(),
+    )
+    .unwrap();
     let mut conn = pool.get().unwrap();
     assert!(db::migrate(&mut conn).unwrap() > 0);
     assert_eq!(db::migrate(&mut conn).unwrap(), 0, "a second run applies nothing");
@@ -56,7 +61,12 @@ fn sqlite_is_set_up_for_a_server() {
     if database.is_postgres() {
         return;
     }
-    let pool = db::connect(&DatabaseUrl::parse(database.url()), 1).unwrap();
+    let pool = db::connect(
+        &DatabaseUrl::parse(database.url()),
+        1,
+        prometheus::IntCounter::new("statements", "SQL statements").unwrap(),
+    )
+    .unwrap();
     let mut conn = pool.get().unwrap();
     #[derive(QueryableByName)]
     struct Value {

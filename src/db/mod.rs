@@ -76,6 +76,8 @@ impl DatabaseUrl {
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: DatabaseUrl,
+    /// Counts every SQL statement run, for `/metrics` (statements per request stay constant).
+    statements: prometheus::IntCounter,
 }
 
 impl ManageConnection for Manager {
@@ -83,6 +85,28 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        let mut conn = self.open()?;
+        let statements = self.statements.clone();
+        conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+            if matches!(event, diesel::connection::InstrumentationEvent::StartQuery { .. }) {
+                statements.inc();
+            }
+        });
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        // A connection handed back inside a transaction (a panic mid-way) is not reused.
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
@@ -101,19 +125,10 @@ impl ManageConnection for Manager {
             }
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        // A connection handed back inside a transaction (a panic mid-way) is not reused.
-        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
-    }
 }
 
 /// Opens a pool; creates the SQLite file's folder when needed.
-pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
+pub fn connect(url: &DatabaseUrl, max_size: u32, statements: prometheus::IntCounter) -> Result<Pool, String> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(parent) = Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
@@ -125,7 +140,7 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
         .max_size(max_size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
-        .build(Manager { url: url.clone() })
+        .build(Manager { url: url.clone(), statements })
         .map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))
 }
 
