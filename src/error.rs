@@ -187,6 +187,10 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 ApiError::Unavailable("the database connection was lost; retry".into())
             }
+            // A NUL character that reached PostgreSQL through a field no rule checks.
+            Error::DatabaseError(_, info) if info.message().contains("0x00") => {
+                ApiError::BadRequest("text must not contain NUL characters".into())
+            }
             Error::DatabaseError(_, info) if is_busy(info.message()) => {
                 ApiError::Unavailable("the database is busy; retry".into())
             }

@@ -31,7 +31,7 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -169,8 +169,9 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let (app, openapi) =
+    let (app, mut openapi) =
         App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()).configure(api::routes).split_for_parts();
+    api::describe_merge_patches(&mut openapi);
     let known_paths = api::http::KnownPaths::from_openapi(&openapi);
     let cors = cors(&state.settings.cors_origins);
     app.app_data(web::JsonConfig::default().limit(state.settings.body_limit).error_handler(api::http::json_error))
@@ -184,8 +185,14 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(idempotency::guard))
         .wrap(actix_web::middleware::from_fn(auth::authenticate_requests))
         .wrap_fn(|req, srv| {
+            let refused = api::http::uri_has_nul(&req);
             let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-            let response = srv.call(req);
+            let response = if refused {
+                let error = ApiError::BadRequest("the URI must not contain NUL characters (%00)".into());
+                futures_util::future::Either::Left(std::future::ready(Ok(req.error_response(error))))
+            } else {
+                futures_util::future::Either::Right(srv.call(req))
+            };
             async move {
                 let mut response = response.await?;
                 if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
@@ -217,10 +224,14 @@ fn cors(origins: &[String]) -> Option<Cors> {
 pub async fn serve(settings: Settings) -> Result<(), String> {
     let bind = settings.bind.clone();
     let workers = settings.workers;
+    let blocking_threads = settings.db_pool_size as usize + 2;
     let state = web::block(move || AppState::new(settings)).await.map_err(|e| e.to_string())??;
     let server_state = state.clone();
     let mut server = actix_web::HttpServer::new(move || app(server_state.clone()))
         .shutdown_timeout(30)
+        // Database work runs on the blocking pool; more threads than connections only wait, and
+        // each costs memory.
+        .worker_max_blocking_threads(blocking_threads)
         .bind(&bind)
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     if let Some(workers) = workers {

@@ -113,8 +113,10 @@ pub struct AuditQuery {
     /// Only entries at or after this time (RFC 3339).
     pub since: Option<DateTime<Utc>>,
     /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many items (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

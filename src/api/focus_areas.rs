@@ -68,7 +68,7 @@ pub struct FocusAreaFields {
     #[serde(default)]
     pub description: Option<String>,
     /// From 0; without it the focus area goes last.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }
 
@@ -148,6 +148,7 @@ pub fn list(conn: &mut DbConnection, plan_id: &str, page: http::Page) -> ApiResu
     responses(
         (status = 200, description = "A page of focus areas", body = ListOf<FocusArea>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -175,7 +176,7 @@ pub async fn list_focus_areas(
 #[utoipa::path(
     tag = "content",
     params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = FocusAreaFields,
     security(("bearer" = [])),
     responses(
@@ -185,6 +186,7 @@ pub async fn list_focus_areas(
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -208,6 +210,7 @@ pub async fn create_focus_area(
     responses(
         (status = 200, description = "The focus area", body = FocusArea, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such focus area, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -244,6 +247,7 @@ pub async fn get_focus_area(
         (status = 404, description = "No such focus area, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )

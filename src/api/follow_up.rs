@@ -246,6 +246,7 @@ macro_rules! measurement_routes {
             responses(
                 (status = 200, description = "A page of measurements", body = ListOf<Measurement>),
                 (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "Not found, or not visible", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
             )
@@ -262,7 +263,7 @@ macro_rules! measurement_routes {
         #[utoipa::path(
             tag = "follow-up",
             params(("id" = String, Path, description = concat!("The ", $what, "'s id")),
-                   ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+                   ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
             request_body = NewMeasurement,
             security(("bearer" = [])),
             responses(
@@ -271,6 +272,7 @@ macro_rules! measurement_routes {
                 (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "Not found, or not visible", body = Problem, content_type = "application/problem+json"),
+                (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
             )
         )]
@@ -322,6 +324,7 @@ fn find_measurement(
     responses(
         (status = 200, description = "The measurement", body = Measurement, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not found, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -620,8 +623,10 @@ pub fn report_csv(report: &FollowUpReport, dialect: Dialect) -> ApiResult<String
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// The date to assess on (`YYYY-MM-DD`); today when absent.
+    #[param(format = Date)]
     pub as_of: Option<String>,
     /// For `text/csv`: `standard` (comma, decimal point) or `danish` (semicolon, decimal comma).
+    #[param(inline)]
     pub dialect: Option<Dialect>,
 }
 
@@ -645,6 +650,7 @@ pub struct ReportQuery {
     responses(
         (status = 200, description = "The report", body = FollowUpReport, content(("application/json"), ("text/csv"))),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "as_of is not a date", body = Problem, content_type = "application/problem+json"),

@@ -91,7 +91,7 @@ pub struct FollowUpMeasureFields {
     #[serde(default)]
     pub frequency: Option<Frequency>,
     /// From 0, among the goal's follow-up measures; without it the measure goes last.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }
 
@@ -169,6 +169,7 @@ pub fn create(
     responses(
         (status = 200, description = "A page of follow-up measures", body = ListOf<FollowUpMeasure>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -205,7 +206,7 @@ pub async fn list_follow_up_measures(
 #[utoipa::path(
     tag = "content",
     params(("goal_id" = String, Path, description = "The goal's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = FollowUpMeasureFields,
     security(("bearer" = [])),
     responses(
@@ -215,6 +216,7 @@ pub async fn list_follow_up_measures(
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -238,6 +240,7 @@ pub async fn create_follow_up_measure(
     responses(
         (status = 200, description = "The follow-up measure", body = FollowUpMeasure, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such follow-up measure, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -274,6 +277,7 @@ pub async fn get_follow_up_measure(
         (status = 404, description = "No such follow-up measure, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )

@@ -111,7 +111,7 @@ pub struct GoalFields {
     #[serde(default)]
     pub initiatives: Vec<String>,
     /// From 0, among all the plan's goals; without it the goal goes last.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }
 
@@ -184,8 +184,10 @@ pub struct GoalQuery {
     /// Only goals for this target group, e.g. `LAB 2.1`.
     pub target_group: Option<String>,
     /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many items (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -225,6 +227,7 @@ pub fn list(conn: &mut DbConnection, plan_id: &str, query: &GoalQuery, page: Pag
     responses(
         (status = 200, description = "A page of goals", body = ListOf<Goal>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -253,7 +256,7 @@ pub async fn list_goals(
 #[utoipa::path(
     tag = "content",
     params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = GoalFields,
     security(("bearer" = [])),
     responses(
@@ -263,6 +266,7 @@ pub async fn list_goals(
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -286,6 +290,7 @@ pub async fn create_goal(
     responses(
         (status = 200, description = "The goal", body = Goal, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -322,6 +327,7 @@ pub async fn get_goal(
         (status = 404, description = "No such goal, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )

@@ -201,7 +201,11 @@ enum Access {
 
 /// A consultee acting in the plan's municipality for a party invited to the hearing.
 fn invited_party(caller: Option<&Caller>, plan: &PlanRow, parties: &[String]) -> Option<String> {
-    let caller = caller.filter(|c| c.role == Role::Consultee && c.acts_in(&plan.municipality_code))?;
+    invited_party_in(caller, &plan.municipality_code, parties)
+}
+
+fn invited_party_in(caller: Option<&Caller>, municipality: &str, parties: &[String]) -> Option<String> {
+    let caller = caller.filter(|c| c.role == Role::Consultee && c.acts_in(municipality))?;
     let party = caller.party.as_ref()?;
     parties.contains(party).then(|| party.clone())
 }
@@ -232,20 +236,21 @@ fn may_see_comment(access: &Access, hearing_status: HearingStatus, comment: &Com
 pub fn consultee_may_read_version(
     conn: &mut DbConnection,
     caller: Option<&Caller>,
-    plan: &PlanRow,
+    plan_id: &str,
+    municipality: &str,
     number: i32,
 ) -> ApiResult<bool> {
     if !caller.is_some_and(|c| c.role == Role::Consultee) {
         return Ok(false);
     }
     let rows: Vec<String> = hearings::table
-        .filter(hearings::plan_id.eq(&plan.id))
+        .filter(hearings::plan_id.eq(plan_id))
         .filter(hearings::version.eq(number))
         .select(hearings::parties)
         .load(conn)?;
     for parties in rows {
         let parties: Vec<String> = serde_json::from_str(&parties).unwrap_or_default();
-        if invited_party(caller, plan, &parties).is_some() {
+        if invited_party_in(caller, municipality, &parties).is_some() {
             return Ok(true);
         }
     }
@@ -346,6 +351,7 @@ fn parse_time(checks: &mut Checks, field: &str, text: &str) -> Option<NaiveDateT
 #[serde(deny_unknown_fields)]
 pub struct NewHearing {
     /// The version sent to hearing.
+    #[serde(deserialize_with = "http::whole_number")]
     pub version: i32,
     #[schema(example = "Høring af beskæftigelsesplanen 2019")]
     pub title: String,
@@ -439,6 +445,7 @@ pub fn open_hearing(
     responses(
         (status = 200, description = "A page of hearings", body = ListOf<Hearing>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -485,7 +492,7 @@ fn paged<R, T>(rows: Vec<R>, page: Page, view: impl Fn(R) -> ApiResult<T>) -> Ap
 #[utoipa::path(
     tag = "hearings",
     params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = NewHearing,
     security(("bearer" = [])),
     responses(
@@ -495,6 +502,7 @@ fn paged<R, T>(rows: Vec<R>, page: Page, view: impl Fn(R) -> ApiResult<T>) -> Ap
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status allows no hearing", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -518,6 +526,7 @@ pub async fn create_hearing(
     responses(
         (status = 200, description = "The hearing", body = Hearing, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hearing, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -566,6 +575,7 @@ fn hearing_for_change(conn: &mut DbConnection, ctx: &RequestContext, id: &str) -
         (status = 404, description = "No such hearing, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The hearing is closed", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
@@ -627,14 +637,16 @@ pub async fn update_hearing(
 #[utoipa::path(
     tag = "hearings",
     params(("id" = String, Path, description = "The hearing's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Closed", body = Hearing, headers(("ETag" = String))),
+        (status = 400, description = "Malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hearing, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/hearings/{id}/close")]
@@ -815,8 +827,10 @@ pub struct CommentQuery {
     /// Only comments pointing at this item.
     pub target_id: Option<String>,
     /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many items (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -828,6 +842,7 @@ pub struct CommentQuery {
     responses(
         (status = 200, description = "A page of comments", body = ListOf<Comment>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hearing, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -873,7 +888,7 @@ pub async fn list_comments(
 #[utoipa::path(
     tag = "hearings",
     params(("id" = String, Path, description = "The hearing's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = NewComment,
     security(("bearer" = [])),
     responses(
@@ -883,6 +898,7 @@ pub async fn list_comments(
         (status = 403, description = "Not an invited party, or another party than the consultee's own", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hearing, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The hearing is not open (not yet, or the deadline has passed)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -907,6 +923,7 @@ pub async fn create_comment(
     responses(
         (status = 200, description = "The comment", body = Comment, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such comment, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -951,6 +968,7 @@ fn comment_for_author(conn: &mut DbConnection, ctx: &RequestContext, id: &str) -
         (status = 404, description = "No such comment, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The hearing is closed, or the comment withdrawn", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
@@ -1071,6 +1089,7 @@ pub struct NewResponse {
         (status = 404, description = "No such comment, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The comment is withdrawn", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing when replacing a response", body = Problem, content_type = "application/problem+json"),
     )
@@ -1232,6 +1251,7 @@ pub fn summary(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The summary", body = Summary, content(("application/json"), ("text/html"), ("text/markdown"))),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hearing, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "None of JSON, HTML or Markdown is acceptable", body = Problem, content_type = "application/problem+json"),
     )

@@ -19,8 +19,10 @@ pub const MAX_LIMIT: i64 = 500;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many items (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -159,7 +161,18 @@ where
     }
     checks.finish()?;
     let mut merged = serde_json::to_value(current).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // `null` removes a field, so a `null` for a field `T` does not have would vanish unnoticed:
+    // keep those as `null`, for the reading below to refuse the unknown ones.
+    let mut unknown_nulls = Vec::new();
+    absent_nulls(&merged, patch, &mut Vec::new(), &mut unknown_nulls);
     json_patch::merge(&mut merged, patch);
+    for path in unknown_nulls {
+        let Some((name, parents)) = path.split_last() else { continue };
+        let parent = parents.iter().try_fold(&mut merged, |value, key| value.get_mut(key.as_str()));
+        if let Some(serde_json::Value::Object(object)) = parent {
+            object.insert(name.clone(), serde_json::Value::Null);
+        }
+    }
     serde_json::from_value(merged).map_err(|e| {
         let message = e.to_string();
         if message.starts_with("missing field") {
@@ -169,6 +182,62 @@ where
         } else {
             ApiError::BadRequest(format!("invalid patch: {message}"))
         }
+    })
+}
+
+/// The paths of the `null`s in a merge patch that name fields `current` does not have (in
+/// nested objects too).
+fn absent_nulls(
+    current: &serde_json::Value,
+    patch: &serde_json::Value,
+    path: &mut Vec<String>,
+    found: &mut Vec<Vec<String>>,
+) {
+    let (serde_json::Value::Object(current), serde_json::Value::Object(patch)) = (current, patch) else { return };
+    for (name, value) in patch {
+        path.push(name.clone());
+        match current.get(name) {
+            None if value.is_null() => found.push(path.clone()),
+            Some(inner) if value.is_object() => absent_nulls(inner, value, path, found),
+            _ => {}
+        }
+        path.pop();
+    }
+}
+
+/// Integer fields of request bodies. JSON Schema, and so the OpenAPI document, counts a whole
+/// number written with a fraction (`2017.0`) as the integer it is, so such a number is read as
+/// that integer; a real fraction or a number out of the field's range is still a 400.
+/// Use with `#[serde(deserialize_with = "http::whole_number")]`.
+pub fn whole_number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    let number = serde_json::Number::deserialize(deserializer)?;
+    to_whole(&number)
+}
+
+/// [`whole_number`] for an optional field (`null` or absent: `None`; add `#[serde(default)]`).
+pub fn optional_whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    Option::<serde_json::Number>::deserialize(deserializer)?.map(|number| to_whole(&number)).transpose()
+}
+
+fn to_whole<E: serde::de::Error, T: TryFrom<i64>>(number: &serde_json::Number) -> Result<T, E> {
+    let whole = match number.as_i64() {
+        Some(value) => Some(value),
+        // `i64::MAX as f64` rounds up to 2^63, which is out of range itself.
+        None => number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64)
+            .map(|f| f as i64),
+    };
+    whole.and_then(|value| T::try_from(value).ok()).ok_or_else(|| {
+        E::invalid_value(serde::de::Unexpected::Other(&format!("number {number}")), &"a whole number in range")
     })
 }
 
@@ -229,6 +298,11 @@ impl KnownPaths {
         KnownPaths(known)
     }
 
+    /// Whether `path` is a known path that does not have `method` (answered 405 by [`fallback`]).
+    pub fn method_not_allowed(&self, path: &str, method: &str) -> bool {
+        self.allowed(path).is_some_and(|methods| !methods.iter().any(|m| m == method))
+    }
+
     fn allowed(&self, path: &str) -> Option<&[String]> {
         let parts: Vec<&str> = path.split('/').collect();
         self.0.iter().find_map(|(segments, methods)| {
@@ -248,4 +322,53 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpRes
         _ => ApiError::NotFound(format!("no resource at {}", req.path())),
     };
     actix_web::ResponseError::error_response(&error)
+}
+
+/// Whether a request's URI carries a NUL character (`%00`), which no path or filter needs and
+/// PostgreSQL cannot store or compare: such requests are refused with 400 on both backends.
+pub fn uri_has_nul(req: &actix_web::dev::ServiceRequest) -> bool {
+    let uri = req.uri().to_string();
+    uri.contains('\0') || uri.to_ascii_lowercase().contains("%00")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fields {
+        #[serde(deserialize_with = "whole_number")]
+        year: i32,
+        #[serde(default, deserialize_with = "optional_whole_number")]
+        position: Option<i32>,
+        note: Option<String>,
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_fraction_of_zero() {
+        let read = |text: &str| serde_json::from_str::<Fields>(text).map_err(|e| e.to_string());
+        let expected = Fields { year: 2017, position: Some(3), note: None };
+        assert_eq!(read(r#"{"year": 2017, "position": 3, "note": null}"#), Ok(expected));
+        assert_eq!(read(r#"{"year": 2017.0, "position": 3.0}"#).map(|f| (f.year, f.position)), Ok((2017, Some(3))));
+        assert_eq!(read(r#"{"year": 2017, "position": null}"#).map(|f| f.position), Ok(None));
+        assert_eq!(read(r#"{"year": 2017}"#).map(|f| f.position), Ok(None));
+        for wrong in [r#"{"year": 2017.5}"#, r#"{"year": 3000000000}"#, r#"{"year": 1e300}"#, r#"{"year": "2017"}"#] {
+            assert!(read(wrong).is_err(), "{wrong} was read");
+        }
+    }
+
+    #[test]
+    fn a_merge_patch_with_null_for_an_unknown_field_is_refused() {
+        let current = Fields { year: 2017, position: None, note: Some("x".into()) };
+        let patch = |text: &str| merge_patch(&current, &serde_json::from_str(text).unwrap(), &["id"]);
+        assert!(matches!(patch(r#"{"bogus": null}"#), Err(ApiError::BadRequest(_))));
+        assert!(matches!(patch(r#"{"bogus": 1}"#), Err(ApiError::BadRequest(_))));
+        assert_eq!(patch(r#"{"note": null}"#).unwrap(), Fields { year: 2017, position: None, note: None });
+        assert_eq!(patch(r#"{"position": null, "year": 2018.0}"#).unwrap().year, 2018);
+        assert_eq!(patch("{}").unwrap(), Fields { year: 2017, position: None, note: Some("x".into()) });
+        assert!(matches!(patch(r#"{"id": null}"#), Err(ApiError::Validation(_))));
+    }
 }

@@ -146,5 +146,76 @@ impl utoipa::Modify for BearerAuth {
 
 /// The OpenAPI document as the running service serves it at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts().1
+    let mut api =
+        actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts().1;
+    describe_merge_patches(&mut api);
+    api
+}
+
+/// `PATCH` bodies are JSON merge patches (RFC 7396): any field may be left out, in nested objects
+/// too (arrays are replaced whole). The handlers declare the resource's fields as the body; this
+/// points each `PATCH` at a copy of that schema without `required`, named `<schema>MergePatch`.
+/// Run on every document the service builds (`openapi()` and the one `app()` serves).
+pub fn describe_merge_patches(api: &mut utoipa::openapi::OpenApi) {
+    use serde_json::Value;
+    const PREFIX: &str = "#/components/schemas/";
+
+    fn patch_of(name: &str, schemas: &mut serde_json::Map<String, Value>) -> Option<String> {
+        let base = name.strip_suffix("Patch").or_else(|| name.strip_suffix("Fields")).unwrap_or(name);
+        let patch_name = format!("{base}MergePatch");
+        if schemas.contains_key(&patch_name) {
+            return Some(patch_name);
+        }
+        let mut schema = schemas.get(name)?.clone();
+        schema.get("properties")?;
+        // Reserve the name first, so that a schema that refers to itself ends.
+        schemas.insert(patch_name.clone(), Value::Null);
+        loosen(&mut schema, schemas);
+        let what = format!("A JSON merge patch (RFC 7396) of `{name}`: every field may be left out.");
+        let description = match schema.get("description").and_then(Value::as_str) {
+            Some(text) => format!("{what}\n\n{text}"),
+            None => what,
+        };
+        schema["description"] = Value::String(description);
+        schemas.insert(patch_name.clone(), schema);
+        Some(patch_name)
+    }
+
+    fn loosen(schema: &mut Value, schemas: &mut serde_json::Map<String, Value>) {
+        let Value::Object(object) = schema else { return };
+        if let Some(Value::String(target)) = object.get("$ref") {
+            if let Some(patch) = target.strip_prefix(PREFIX).and_then(|name| patch_of(name, schemas)) {
+                object.insert("$ref".into(), Value::String(format!("{PREFIX}{patch}")));
+            }
+            return;
+        }
+        object.remove("required");
+        if let Some(Value::Object(properties)) = object.get_mut("properties") {
+            properties.values_mut().for_each(|property| loosen(property, schemas));
+        }
+        for key in ["oneOf", "anyOf", "allOf"] {
+            if let Some(Value::Array(variants)) = object.get_mut(key) {
+                variants.iter_mut().for_each(|variant| loosen(variant, schemas));
+            }
+        }
+    }
+
+    let Ok(mut document) = serde_json::to_value(&*api) else { return };
+    let mut schemas = match document.pointer_mut("/components/schemas") {
+        Some(Value::Object(schemas)) => std::mem::take(schemas),
+        _ => return,
+    };
+    if let Some(Value::Object(paths)) = document.get_mut("paths") {
+        for item in paths.values_mut() {
+            let body = item.pointer_mut("/patch/requestBody/content/application~1merge-patch+json/schema");
+            if let Some(schema) = body {
+                loosen(schema, &mut schemas);
+            }
+        }
+    }
+    document["components"]["schemas"] = Value::Object(schemas);
+    match serde_json::from_value(document) {
+        Ok(described) => *api = described,
+        Err(error) => tracing::error!(%error, "could not describe the merge patch bodies"),
+    }
 }

@@ -116,8 +116,10 @@ pub fn find(conn: &mut DbConnection, code: &str) -> ApiResult<MunicipalityRow> {
 #[into_params(parameter_in = Query)]
 pub struct MunicipalityQuery {
     /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many items (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -128,6 +130,7 @@ pub struct MunicipalityQuery {
     responses(
         (status = 200, description = "A page of municipalities", body = ListOf<Municipality>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -159,7 +162,7 @@ pub async fn list_municipalities(
     tag = "municipalities",
     request_body = NewMunicipality,
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     responses(
         (status = 201, description = "Created", body = Municipality,
             headers(("Location" = String, description = "URL of the municipality"), ("ETag" = String))),
@@ -167,6 +170,7 @@ pub async fn list_municipalities(
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -187,6 +191,7 @@ pub async fn create_municipality(
     responses(
         (status = 200, description = "The municipality", body = Municipality, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -218,6 +223,7 @@ pub async fn get_municipality(
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )

@@ -128,6 +128,7 @@ pub struct NewPlan {
     #[schema(example = "185")]
     pub municipality: String,
     #[schema(example = 2017)]
+    #[serde(deserialize_with = "http::whole_number")]
     pub year: i32,
     #[schema(example = "Beskæftigelsesplan 2017")]
     pub title: String,
@@ -142,6 +143,7 @@ pub struct NewPlan {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanPatch {
+    #[serde(deserialize_with = "http::whole_number")]
     pub year: i32,
     pub title: String,
     pub summary: Option<String>,
@@ -266,8 +268,10 @@ pub struct PlanQuery {
     /// Only plans with this status.
     pub status: Option<PlanStatus>,
     /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many items (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -281,6 +285,7 @@ pub struct PlanQuery {
     responses(
         (status = 200, description = "A page of plans", body = ListOf<Plan>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -336,7 +341,7 @@ pub async fn list_plans(
     tag = "plans",
     request_body = NewPlan,
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     responses(
         (status = 201, description = "Created", body = Plan,
             headers(("Location" = String, description = "URL of the plan"), ("ETag" = String))),
@@ -344,6 +349,7 @@ pub async fn list_plans(
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a planner of that municipality", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The municipality already has a plan for that year", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -365,6 +371,7 @@ pub async fn create_plan(
     responses(
         (status = 200, description = "The plan", body = Plan, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -398,6 +405,7 @@ pub async fn get_plan(
         (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is not editable in its status, or the year is taken", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )

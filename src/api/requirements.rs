@@ -137,7 +137,7 @@ pub struct RequirementFields {
     #[serde(default)]
     pub frequency: Option<Frequency>,
     /// From 0, among the goal's requirements; without it the requirement goes last.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }
 
@@ -232,6 +232,7 @@ pub fn create(
     responses(
         (status = 200, description = "A page of requirements", body = ListOf<Requirement>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -268,7 +269,7 @@ pub async fn list_requirements(
 #[utoipa::path(
     tag = "content",
     params(("goal_id" = String, Path, description = "The goal's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = RequirementFields,
     security(("bearer" = [])),
     responses(
@@ -278,6 +279,7 @@ pub async fn list_requirements(
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, e.g. a between target without value_max", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -301,6 +303,7 @@ pub async fn create_requirement(
     responses(
         (status = 200, description = "The requirement", body = Requirement, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such requirement, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -337,6 +340,7 @@ pub async fn get_requirement(
         (status = 404, description = "No such requirement, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )

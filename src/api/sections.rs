@@ -69,7 +69,7 @@ pub struct SectionFields {
     /// Markdown.
     pub body: String,
     /// From 0; without it the section goes last.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }
 
@@ -141,6 +141,7 @@ pub fn list(conn: &mut DbConnection, plan_id: &str, page: http::Page) -> ApiResu
     responses(
         (status = 200, description = "A page of sections", body = ListOf<Section>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -168,7 +169,7 @@ pub async fn list_sections(
 #[utoipa::path(
     tag = "content",
     params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = SectionFields,
     security(("bearer" = [])),
     responses(
@@ -178,6 +179,7 @@ pub async fn list_sections(
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -201,6 +203,7 @@ pub async fn create_section(
     responses(
         (status = 200, description = "The section", body = Section, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such section, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -237,6 +240,7 @@ pub async fn get_section(
         (status = 404, description = "No such section, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow changes", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )

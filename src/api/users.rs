@@ -208,8 +208,10 @@ pub struct UserQuery {
     /// Only active (true) or deactivated (false) users.
     pub active: Option<bool>,
     /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many items (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -267,13 +269,14 @@ pub async fn list_users(
     tag = "users",
     request_body = NewUser,
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     responses(
         (status = 201, description = "Created", body = User, headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -331,6 +334,7 @@ pub async fn get_user(
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin cannot deactivate or demote itself", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
@@ -539,17 +543,18 @@ pub fn find_client(conn: &mut DbConnection, id: &str) -> ApiResult<ClientRow> {
 }
 
 /// Register a service client for a scripted integration (admin). The answer holds the
-/// `client_secret`, shown only this once.
+/// `client_secret`, shown only this once; as it is never stored, this `POST` ignores
+/// `Idempotency-Key` (a retry registers another client).
 #[utoipa::path(
     tag = "users",
     request_body = NewClient,
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
     responses(
         (status = 201, description = "Created; keep the secret", body = CreatedClient, headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -599,8 +604,10 @@ pub async fn create_client(
 #[into_params(parameter_in = Query)]
 pub struct ClientQuery {
     /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Skip this many items (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

@@ -293,17 +293,23 @@ pub fn read(
     plan_id: &str,
     number: i32,
 ) -> ApiResult<(Arc<StoredVersion>, bool)> {
-    let plan = plans::find(conn, plan_id)?;
-    let adopted_at: Option<Option<NaiveDateTime>> =
-        versions::table.find((plan_id, number)).select(versions::adopted_at).first(conn).optional()?;
-    let public = adopted_at.flatten().is_some();
-    let readable = policy::authorize(ctx.caller.as_ref(), Action::Read, Target::plan(&plan.municipality_code, public));
-    if readable.is_err() && !crate::api::hearings::consultee_may_read_version(conn, ctx.caller.as_ref(), &plan, number)?
+    // One query for what the policy needs: the owning municipality and whether it was adopted.
+    let found: Option<(String, Option<NaiveDateTime>)> = versions::table
+        .inner_join(plans_table::table)
+        .filter(versions::plan_id.eq(plan_id))
+        .filter(versions::number.eq(number))
+        .select((plans_table::municipality_code, versions::adopted_at))
+        .first(conn)
+        .optional()?;
+    let Some((municipality, adopted_at)) = found else {
+        return Err(ApiError::NotFound(format!("no version {number} of plan {plan_id}")));
+    };
+    let public = adopted_at.is_some();
+    let readable = policy::authorize(ctx.caller.as_ref(), Action::Read, Target::plan(&municipality, public));
+    if readable.is_err()
+        && !crate::api::hearings::consultee_may_read_version(conn, ctx.caller.as_ref(), plan_id, &municipality, number)?
     {
         return readable.map(|_| unreachable!());
-    }
-    if adopted_at.is_none() {
-        return Err(ApiError::NotFound(format!("the plan has no version {number}")));
     }
     let key = (plan_id.to_owned(), number);
     if let Some(stored) = cache.get(&key) {
@@ -344,6 +350,7 @@ fn not_modified(req: &HttpRequest, etag: &str) -> bool {
     responses(
         (status = 200, description = "A page of versions", body = ListOf<Version>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -387,7 +394,7 @@ pub async fn list_versions(
 #[utoipa::path(
     tag = "versions",
     params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = NewVersion,
     security(("bearer" = [])),
     responses(
@@ -397,6 +404,7 @@ pub async fn list_versions(
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan's status does not allow new versions", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -423,6 +431,8 @@ pub async fn create_version(
     responses(
         (status = 200, description = "The version", body = VersionDocument, headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "The version number is not an integer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such version, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -467,6 +477,7 @@ pub struct DiffQuery {
         (status = 200, description = "The differences", body = Diff, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such version, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -529,6 +540,8 @@ fn negotiate(req: &HttpRequest) -> ApiResult<Format> {
     responses(
         (status = 200, description = "The rendered plan", content(("text/html"), ("text/markdown")), headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "The version number is not an integer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such version, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "Neither HTML nor Markdown is acceptable", body = Problem, content_type = "application/problem+json"),
     )

@@ -58,6 +58,7 @@ pub fn blockers_of(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The blockers, if any", body = Readiness),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -136,6 +137,7 @@ pub struct NewDecision {
     #[schema(example = "Erhvervs- og Beskæftigelsesudvalget")]
     pub body: String,
     pub outcome: Outcome,
+    #[serde(deserialize_with = "http::whole_number")]
     pub version: i32,
     #[schema(example = "2016-09-28")]
     pub meeting_date: String,
@@ -244,6 +246,7 @@ pub fn set_status(
     responses(
         (status = 200, description = "A page of decisions", body = ListOf<Decision>),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -282,7 +285,7 @@ pub async fn list_decisions(
 #[utoipa::path(
     tag = "workflow",
     params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     request_body = NewDecision,
     security(("bearer" = [])),
     responses(
@@ -292,6 +295,7 @@ pub async fn list_decisions(
         (status = 403, description = "Not an approver of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in the plan's status, or the version is not ready (see `blockers`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -315,14 +319,16 @@ pub async fn create_decision(
 #[utoipa::path(
     tag = "workflow",
     params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The plan, now a draft", body = Plan, headers(("ETag" = String))),
+        (status = 400, description = "Malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The plan is not adopted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/plans/{plan_id}/revisions")]

@@ -168,7 +168,11 @@ pub async fn authenticate_requests(
         Err(error) => return Ok(req.error_response(error)),
     };
     if caller.is_none() && !policy::anonymous_may_call(req.method(), req.path()) {
-        return Ok(req.error_response(ApiError::Unauthorized("this needs a bearer token".into())));
+        // A method that the path does not have is answered 405 (with `Allow`), token or not.
+        let known = req.app_data::<web::Data<crate::api::http::KnownPaths>>();
+        if !known.is_some_and(|known| known.method_not_allowed(req.path(), req.method().as_str())) {
+            return Ok(req.error_response(ApiError::Unauthorized("this needs a bearer token".into())));
+        }
     }
     req.extensions_mut().insert(Authenticated(caller));
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)

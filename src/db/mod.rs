@@ -139,6 +139,9 @@ pub fn connect(url: &DatabaseUrl, max_size: u32, statements: prometheus::IntCoun
     r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
+        // A broken connection shows as a failed query (answered 503); testing each checkout would
+        // cost a round trip on every request.
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(5))
         .build(Manager { url: url.clone(), statements })
         .map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))

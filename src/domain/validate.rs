@@ -26,6 +26,10 @@ impl Checks {
 
     pub fn optional_text(&mut self, field: &str, value: Option<&str>, max: usize) {
         if let Some(value) = value {
+            // PostgreSQL cannot store NUL in text; no plan needs it.
+            if value.contains('\0') {
+                self.fail(field, "must not contain NUL characters");
+            }
             let length = value.chars().count();
             if length > max {
                 self.fail(field, format!("must be at most {max} characters (is {length})"));
