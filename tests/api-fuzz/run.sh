@@ -15,7 +15,7 @@
 #
 # Settings (environment):
 #   BESKPLAN_BIN        a beskplan binary to test instead of building one with `cargo build`
-#   FUZZ_MAX_EXAMPLES   test cases per operation and phase (default 15)
+#   FUZZ_MAX_EXAMPLES   test cases per operation and phase (default 20)
 #   FUZZ_WORKERS        concurrent Schemathesis workers (default 1: the Python 3.11 of Debian 12 can
 #                       fail inside Hypothesis with "AST constructor recursion depth mismatch"
 #                       when workers (threads) parse at the same time)
@@ -26,7 +26,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 VENV="$HERE/.venv"
-MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-15}
+MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-20}
 WORKERS=${FUZZ_WORKERS:-1}
 ROLES=${FUZZ_ROLES:-anonymous viewer consultee approver planner admin token}
 
@@ -34,17 +34,19 @@ step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
 
 step "Python and Schemathesis (in $VENV)"
-if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+make_venv() { rm -rf "$VENV" && python3 -m venv "$VENV" >/dev/null; }
+if [ ! -x "$VENV/bin/pip" ] && ! make_venv; then
+  # Debian's python3 creates virtual environments only with python3-venv installed.
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq python3 python3-venv >/dev/null
+    make_venv
   else
     echo "python3 with the venv module is needed (Debian: apt-get install python3-venv)" >&2
     exit 2
   fi
 fi
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements.txt"
 PY="$VENV/bin/python"
 ST="$VENV/bin/st"
