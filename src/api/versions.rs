@@ -293,6 +293,17 @@ pub fn read(
     plan_id: &str,
     number: i32,
 ) -> ApiResult<(Arc<StoredVersion>, bool)> {
+    read_with_owner(conn, cache, ctx, plan_id, number).map(|(stored, public, _)| (stored, public))
+}
+
+/// `read`, and the kommunekode of the municipality that owns the plan.
+fn read_with_owner(
+    conn: &mut DbConnection,
+    cache: &VersionCache,
+    ctx: &RequestContext,
+    plan_id: &str,
+    number: i32,
+) -> ApiResult<(Arc<StoredVersion>, bool, String)> {
     // One query for what the policy needs: the owning municipality and whether it was adopted.
     let found: Option<(String, Option<NaiveDateTime>)> = versions::table
         .inner_join(plans_table::table)
@@ -313,13 +324,13 @@ pub fn read(
     }
     let key = (plan_id.to_owned(), number);
     if let Some(stored) = cache.get(&key) {
-        return Ok((stored, public));
+        return Ok((stored, public, municipality));
     }
     let (body, etag): (String, String) =
         versions::table.find((plan_id, number)).select((versions::body, versions::etag)).first(conn)?;
     let stored = Arc::new(StoredVersion { body: web::Bytes::from(body), etag });
     cache.insert(key, stored.clone());
-    Ok((stored, public))
+    Ok((stored, public, municipality))
 }
 
 /// Parses a stored version.
@@ -558,10 +569,9 @@ pub async fn version_document(
     let cache = state.versions.clone();
     let (stored, public, municipality_name) = state
         .db(move |conn| {
-            let (stored, public) = read(conn, &cache, &ctx, &plan_id, number)?;
-            let plan = plans::find(conn, &plan_id)?;
-            let municipality = municipalities::find(conn, &plan.municipality_code)?;
-            Ok((stored, public, municipality.name))
+            // The owner comes with the read: one more query, for the municipality's name.
+            let (stored, public, owner) = read_with_owner(conn, &cache, &ctx, &plan_id, number)?;
+            Ok((stored, public, municipalities::find(conn, &owner)?.name))
         })
         .await?;
     let (content_type, tag): (&str, &[u8]) = match format {

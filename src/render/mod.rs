@@ -229,12 +229,12 @@ fn paragraphs(text: &str, escape: &dyn Fn(&str) -> String) -> Vec<String> {
 fn summary_parts(summary: &Summary, escape: &dyn Fn(&str) -> String) -> (String, String, Vec<PartyView>) {
     let hearing = &summary.hearing;
     let title = escape(&format!("Høringsnotat: {}", hearing.title));
-    let subtitle = escape(&format!(
-        "{} · version {} · høringsfrist {}",
-        summary.plan_title,
-        hearing.version,
-        phrasing::date(hearing.closes_at.date_naive())
-    ));
+    // A hearing closed before its deadline shows when it closed.
+    let ended = match hearing.closed_at {
+        Some(at) => format!("afsluttet {}", phrasing::date(at.date_naive())),
+        None => format!("høringsfrist {}", phrasing::date(hearing.closes_at.date_naive())),
+    };
+    let subtitle = escape(&format!("{} · version {} · {ended}", summary.plan_title, hearing.version));
     let parties = summary
         .parties
         .iter()
