@@ -243,7 +243,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         let mut interval = actix_web::rt::time::interval(HEARING_SETTLE_INTERVAL);
         loop {
             interval.tick().await;
-            match ticker_state.db(api::hearings::settle_all).await {
+            match ticker_state.db(api::plan_state::settle_all).await {
                 Ok(0) => {}
                 Ok(settled) => tracing::info!(settled, "plans back in draft after their hearings closed"),
                 Err(error) => tracing::warn!(%error, "settling hearings failed"),

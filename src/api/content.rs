@@ -1,35 +1,9 @@
 //! What the plan's content resources (sections, focus areas, goals, requirements, follow-up
 //! measures) share: access through the owning plan, and ordered positions.
 
-use diesel::prelude::*;
-
-use crate::api::plans::{self, PlanRow};
-use crate::auth::policy::{self, Action};
-use crate::auth::RequestContext;
-use crate::db::schema::plans as plans_table;
-use crate::db::DbConnection;
 use crate::domain::validate::Checks;
-use crate::error::ApiResult;
 
-/// The plan that owns some content, when the caller may read its live content (404 otherwise).
-pub fn plan_for_read(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str) -> ApiResult<PlanRow> {
-    let plan = plans::find(conn, plan_id)?;
-    policy::authorize(ctx.caller.as_ref(), Action::Read, plan.content_target())?;
-    Ok(plan)
-}
-
-/// The plan that owns some content, for a change inside a write transaction: the caller must be
-/// allowed to edit it (404/403), the plan must be editable in its status (409), and its content
-/// revision is bumped first, which on PostgreSQL locks the plan row so that concurrent content
-/// writes to one plan queue up and positions never collide.
-pub fn plan_for_change(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str) -> ApiResult<PlanRow> {
-    let plan = plans::find_for(conn, ctx, plan_id, Action::EditPlan)?;
-    plan.ensure_editable()?;
-    diesel::update(plans_table::table.find(plan_id))
-        .set(plans_table::content_revision.eq(plans_table::content_revision + 1))
-        .execute(conn)?;
-    Ok(plan)
-}
+pub use crate::api::plan_state::{for_content_read as plan_for_read, lock_for_content as plan_for_change};
 
 /// A requested position must not be negative.
 pub fn check_position(checks: &mut Checks, position: Option<i32>) {

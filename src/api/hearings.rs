@@ -16,16 +16,16 @@ use uuid::Uuid;
 
 use crate::api::audit::{self, snapshot};
 use crate::api::http::{self, ListOf, Page, PageQuery};
+use crate::api::plan_state;
 use crate::api::plans::{self, PlanRow};
 use crate::api::versions::{self, VersionCache};
-use crate::api::workflow;
 use crate::auth::policy::{self, Action, Target};
 use crate::auth::{Caller, RequestContext, Role};
 use crate::db::schema::{comments, hearings, versions as versions_table};
 use crate::db::{storable, stored, DbConnection};
 use crate::domain::document::Document;
 use crate::domain::hearing::{self, CommentStatus, Disposition, HearingStatus, Stance, TargetType};
-use crate::domain::plan_status::{self, Event, PlanStatus};
+use crate::domain::plan_status::{self, Event};
 use crate::domain::validate::Checks;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::render;
@@ -286,46 +286,6 @@ pub fn pending(conn: &mut DbConnection, plan_id: &str) -> ApiResult<Pending> {
     Ok(Pending { open, unanswered })
 }
 
-/// A plan in hearing goes back to draft once none of its hearings is scheduled or open. Runs
-/// whenever such a plan is loaded, and for all plans in the background (`settle_all`), because a
-/// deadline passes without any request.
-pub fn settle(conn: &mut DbConnection, plan: PlanRow) -> ApiResult<PlanRow> {
-    if plan.status != PlanStatus::InHearing.as_str() {
-        return Ok(plan);
-    }
-    let still_open: i64 = hearings::table
-        .filter(hearings::plan_id.eq(&plan.id))
-        .filter(hearings::closed_at.is_null())
-        .filter(hearings::closes_at.gt(now()))
-        .count()
-        .get_result(conn)?;
-    if still_open > 0 {
-        return Ok(plan);
-    }
-    let next = plan_status::next(PlanStatus::InHearing, Event::HearingClosed { others_open: false })
-        .map_err(ApiError::Internal)?;
-    let ctx = RequestContext::system(Caller::system());
-    conn.write(|conn| workflow::set_status(conn, &ctx, &plan, next, plan.adopted_version))?;
-    plans::find_stored(conn, &plan.id)
-}
-
-/// Settles every plan in hearing; returns how many went back to draft.
-pub fn settle_all(conn: &mut DbConnection) -> ApiResult<usize> {
-    use crate::db::schema::plans as plans_table;
-    let ids: Vec<String> = plans_table::table
-        .filter(plans_table::status.eq(PlanStatus::InHearing.as_str()))
-        .select(plans_table::id)
-        .load(conn)?;
-    let mut settled = 0;
-    for id in ids {
-        let plan = plans::find_stored(conn, &id)?;
-        if settle(conn, plan)?.status != PlanStatus::InHearing.as_str() {
-            settled += 1;
-        }
-    }
-    Ok(settled)
-}
-
 // ---- hearings ----
 
 fn find_hearing(conn: &mut DbConnection, id: &str) -> ApiResult<HearingRow> {
@@ -406,7 +366,7 @@ pub fn open_hearing(
     }
     checks.finish()?;
     conn.write(|conn| {
-        let plan = plans::find_for(conn, ctx, plan_id, Action::EditPlan)?;
+        let plan = plan_state::lock_for(conn, ctx, plan_id, Action::EditPlan)?;
         let next = plan_status::next(plan.status()?, Event::HearingOpened).map_err(ApiError::Conflict)?;
         let exists: i64 = versions_table::table.find((plan_id, input.version)).count().get_result(conn)?;
         if exists == 0 {
@@ -430,7 +390,7 @@ pub fn open_hearing(
         let hearing = Hearing::try_from(row)?;
         audit::record(conn, ctx, "create", "hearing", &hearing.id, None, snapshot(&hearing))?;
         if next != plan.status()? {
-            workflow::set_status(conn, ctx, &plan, next, plan.adopted_version)?;
+            plan_state::set_status(conn, ctx, &plan, next, plan.adopted_version)?;
         }
         Ok(hearing)
     })
@@ -677,10 +637,10 @@ pub fn close(conn: &mut DbConnection, ctx: &RequestContext, id: &str) -> ApiResu
             .execute(conn)?;
         let after = Hearing::try_from(find_hearing(conn, id)?)?;
         audit::record(conn, ctx, "close", "hearing", id, snapshot(&before), snapshot(&after))?;
+        // Settles the plan in the same transaction when this was its last open hearing.
+        plan_state::lock(conn, &after.plan_id)?;
         Ok(after)
     })?;
-    let plan = plans::find_stored(conn, &hearing.plan_id)?;
-    settle(conn, plan)?;
     Ok(hearing)
 }
 

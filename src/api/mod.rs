@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod content;
+pub mod docs;
 pub mod focus_areas;
 pub mod follow_up;
 pub mod follow_up_measures;
@@ -11,6 +12,7 @@ pub mod hearings;
 pub mod http;
 pub mod municipalities;
 pub mod ops;
+pub mod plan_state;
 pub mod plans;
 pub mod requirements;
 pub mod sections;
@@ -114,6 +116,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         license(name = "MIT"),
     ),
     modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem)),
     tags(
         (name = "operations", description = "Liveness, readiness, metrics"),
         (name = "auth", description = "Tokens and the caller"),

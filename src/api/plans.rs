@@ -1,7 +1,6 @@
 //! Plans: one municipality's (or jobcenter's) employment plan for one year.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,9 +9,11 @@ use uuid::Uuid;
 use crate::api::audit::{self, snapshot};
 use crate::api::http::{self, ListOf, Page};
 use crate::api::municipalities;
+use crate::api::plan_state;
+pub use crate::api::plan_state::{find, find_for, Plan, PlanRow};
 use crate::auth::policy::{self, Action, Target, Visibility};
 use crate::auth::RequestContext;
-use crate::db::schema::plans;
+use crate::db::schema::{hearings, plans};
 use crate::db::DbConnection;
 use crate::domain::plan_status::PlanStatus;
 use crate::domain::validate::{is_municipality_code, Checks};
@@ -21,106 +22,6 @@ use crate::{now, AppState};
 
 pub const MIN_YEAR: i64 = 2000;
 pub const MAX_YEAR: i64 = 2100;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = plans)]
-pub struct PlanRow {
-    pub id: String,
-    pub municipality_code: String,
-    pub year: i32,
-    pub title: String,
-    pub summary: Option<String>,
-    pub covers: String,
-    pub status: String,
-    pub latest_version: Option<i32>,
-    pub adopted_version: Option<i32>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub revision: i64,
-}
-
-impl PlanRow {
-    /// The plan resource itself: public once a version has been adopted, so that people can
-    /// find the adopted version, even while a revision is being drafted.
-    pub fn target(&self) -> Target<'_> {
-        Target::plan(&self.municipality_code, self.adopted_version.is_some())
-    }
-
-    /// The plan's live content: public only while the plan is adopted (then it is the adopted
-    /// version); a revision's draft content stays private.
-    pub fn content_target(&self) -> Target<'_> {
-        Target::plan(&self.municipality_code, self.status == PlanStatus::Adopted.as_str())
-    }
-
-    pub fn status(&self) -> ApiResult<PlanStatus> {
-        PlanStatus::parse(&self.status)
-            .ok_or_else(|| ApiError::Internal(format!("plan {} has status {:?}", self.id, self.status)))
-    }
-
-    fn covers(&self) -> ApiResult<Vec<String>> {
-        serde_json::from_str(&self.covers).map_err(|e| ApiError::Internal(format!("plan {} covers: {e}", self.id)))
-    }
-
-    /// Refuses a content change unless the plan is a draft or in hearing.
-    pub fn ensure_editable(&self) -> ApiResult<()> {
-        let status = self.status()?;
-        if status.content_editable() {
-            Ok(())
-        } else {
-            Err(ApiError::Conflict(format!(
-                "the plan is {}; its content can change only while it is draft or in_hearing",
-                status.as_str()
-            )))
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Plan {
-    #[schema(example = "0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f")]
-    pub id: String,
-    /// Kommunekode of the municipality that owns the plan.
-    #[schema(example = "185")]
-    pub municipality: String,
-    /// Every municipality the plan covers (a jobcenter may serve several); includes `municipality`.
-    #[schema(example = json!(["185", "155"]))]
-    pub covers: Vec<String>,
-    #[schema(example = 2017)]
-    pub year: i32,
-    #[schema(example = "Beskæftigelsesplan 2017")]
-    pub title: String,
-    pub summary: Option<String>,
-    pub status: PlanStatus,
-    /// Number of the newest version, if any.
-    pub latest_version: Option<i32>,
-    /// Number of the version the city council adopted, if any.
-    pub adopted_version: Option<i32>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[schema(example = "\"1\"")]
-    pub etag: String,
-}
-
-impl TryFrom<PlanRow> for Plan {
-    type Error = ApiError;
-
-    fn try_from(row: PlanRow) -> ApiResult<Self> {
-        Ok(Plan {
-            status: row.status()?,
-            covers: row.covers()?,
-            etag: http::etag(row.revision),
-            id: row.id,
-            municipality: row.municipality_code,
-            year: row.year,
-            title: row.title,
-            summary: row.summary,
-            latest_version: row.latest_version,
-            adopted_version: row.adopted_version,
-            created_at: row.created_at.and_utc(),
-            updated_at: row.updated_at.and_utc(),
-        })
-    }
-}
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -232,31 +133,6 @@ fn ensure_year_free(conn: &mut DbConnection, municipality: &str, year: i32, exce
     }
 }
 
-/// Finds a plan the caller may take `action` on (404 when it may not see it, 403 when it may
-/// see it but not act).
-pub fn find_for(conn: &mut DbConnection, ctx: &RequestContext, id: &str, action: Action) -> ApiResult<PlanRow> {
-    let row = find(conn, id)?;
-    policy::authorize(ctx.caller.as_ref(), action, row.target())?;
-    Ok(row)
-}
-
-/// Finds a plan, with its status settled: a plan whose hearings have all passed their deadline
-/// is back in draft (`hearings::settle`).
-pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<PlanRow> {
-    let row = find_stored(conn, id)?;
-    crate::api::hearings::settle(conn, row)
-}
-
-/// Finds a plan as stored.
-pub fn find_stored(conn: &mut DbConnection, id: &str) -> ApiResult<PlanRow> {
-    plans::table
-        .find(id)
-        .select(PlanRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::NotFound(format!("no plan with id {id}")))
-}
-
 #[derive(Debug, Deserialize, Serialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -301,6 +177,7 @@ pub async fn list_plans(
     let visibility = policy::plan_visibility(ctx.caller.as_ref());
     let (total, rows) = state
         .db(move |conn| {
+            let now = crate::now();
             let filtered = || {
                 let mut q = plans::table.into_boxed();
                 q = match &visibility {
@@ -317,7 +194,23 @@ pub async fn list_plans(
                     q = q.filter(plans::year.eq(year));
                 }
                 if let Some(status) = query.status {
-                    q = q.filter(plans::status.eq(status.as_str()));
+                    // By the status readers see: a plan whose hearings are over is a draft.
+                    let open_hearing = diesel::dsl::exists(
+                        hearings::table
+                            .filter(hearings::plan_id.eq(plans::id))
+                            .filter(hearings::closed_at.is_null())
+                            .filter(hearings::closes_at.gt(now)),
+                    );
+                    let in_hearing = plans::status.eq(PlanStatus::InHearing.as_str());
+                    q = match status {
+                        PlanStatus::InHearing => q.filter(in_hearing.and(open_hearing)),
+                        PlanStatus::Draft => q.filter(
+                            plans::status
+                                .eq(PlanStatus::Draft.as_str())
+                                .or(in_hearing.and(diesel::dsl::not(open_hearing))),
+                        ),
+                        other => q.filter(plans::status.eq(other.as_str())),
+                    };
                 }
                 q
             };
@@ -328,7 +221,7 @@ pub async fn list_plans(
                 .offset(page.offset)
                 .select(PlanRow::as_select())
                 .load(conn)?;
-            Ok((total, rows))
+            Ok((total, plan_state::effective(conn, rows)?))
         })
         .await?;
     let items = rows.into_iter().map(Plan::try_from).collect::<ApiResult<Vec<_>>>()?;

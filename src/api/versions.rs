@@ -18,6 +18,7 @@ use crate::api::follow_up_measures::{FollowUpMeasure, FollowUpMeasureRow};
 use crate::api::goals::{Goal, GoalRow};
 use crate::api::http::{self, ListOf, PageQuery};
 use crate::api::municipalities;
+use crate::api::plan_state;
 use crate::api::plans::{self, PlanRow};
 use crate::api::requirements::{Requirement, RequirementRow};
 use crate::api::sections::SectionRow;
@@ -263,13 +264,7 @@ pub fn create(
                 versions::etag.eq(&etag),
             ))
             .execute(conn)?;
-        diesel::update(plans_table::table.find(plan_id))
-            .set((
-                plans_table::latest_version.eq(Some(number)),
-                plans_table::updated_at.eq(now()),
-                plans_table::revision.eq(plan.revision + 1),
-            ))
-            .execute(conn)?;
+        plan_state::set_latest_version(conn, &plan, number)?;
         let listed = Version {
             number,
             label: version.label.clone(),

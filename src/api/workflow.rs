@@ -11,11 +11,12 @@ use uuid::Uuid;
 
 use crate::api::audit::{self, snapshot};
 use crate::api::http::{self, ListOf, PageQuery};
-use crate::api::plans::{self, Plan, PlanRow};
+use crate::api::plan_state::{self, Plan, PlanRow};
+use crate::api::plans;
 use crate::api::versions::{self, VersionCache};
 use crate::auth::policy::{self, Action};
 use crate::auth::RequestContext;
-use crate::db::schema::{decisions, plans as plans_table, versions as versions_table};
+use crate::db::schema::{decisions, versions as versions_table};
 use crate::db::{storable, stored, DbConnection};
 use crate::domain::plan_status::{self, Event, Outcome};
 use crate::domain::readiness::{self, Blocker};
@@ -164,11 +165,9 @@ pub fn decide(
     }
     checks.finish()?;
     conn.write(|conn| {
-        let plan = plans::find_for(conn, ctx, plan_id, Action::Decide)?;
-        // Locks the plan row for the rest of the transaction.
-        diesel::update(plans_table::table.find(plan_id))
-            .set(plans_table::content_revision.eq(plans_table::content_revision + 1))
-            .execute(conn)?;
+        // The lock first, then every read the decision rests on: racing decisions queue here
+        // and each sees the status the previous one left.
+        let plan = plan_state::lock_for(conn, ctx, plan_id, Action::Decide)?;
         let exists: i64 = versions_table::table.find((plan_id, input.version)).count().get_result(conn)?;
         if exists == 0 {
             return Err(ApiError::validation("version", format!("the plan has no version {}", input.version)));
@@ -206,7 +205,7 @@ pub fn decide(
         if next != status || input.outcome == Outcome::Approved {
             let adopted_version =
                 if input.outcome == Outcome::Approved { Some(input.version) } else { plan.adopted_version };
-            set_status(conn, ctx, &plan, next, adopted_version)?;
+            plan_state::set_status(conn, ctx, &plan, next, adopted_version)?;
             if input.outcome == Outcome::Approved {
                 diesel::update(versions_table::table.find((plan_id, input.version)))
                     .set(versions_table::adopted_at.eq(Some(recorded_at)))
@@ -215,27 +214,6 @@ pub fn decide(
         }
         Ok(decision)
     })
-}
-
-/// Moves a plan to a status (and adopted version), with its audit record.
-pub fn set_status(
-    conn: &mut DbConnection,
-    ctx: &RequestContext,
-    plan: &PlanRow,
-    status: plan_status::PlanStatus,
-    adopted_version: Option<i32>,
-) -> ApiResult<Plan> {
-    diesel::update(plans_table::table.find(&plan.id))
-        .set((
-            plans_table::status.eq(status.as_str()),
-            plans_table::adopted_version.eq(adopted_version),
-            plans_table::updated_at.eq(now()),
-            plans_table::revision.eq(plans_table::revision + 1),
-        ))
-        .execute(conn)?;
-    let after = Plan::try_from(plans::find(conn, &plan.id)?)?;
-    audit::record(conn, ctx, "update", "plan", &plan.id, snapshot(&Plan::try_from(plan.clone())?), snapshot(&after))?;
-    Ok(after)
 }
 
 /// The decisions on a plan, in the order they were recorded.
@@ -341,9 +319,9 @@ pub async fn start_revision(
     let plan = state
         .db(move |conn| {
             conn.write(|conn| {
-                let plan = plans::find_for(conn, &ctx, &plan_id, Action::EditPlan)?;
+                let plan = plan_state::lock_for(conn, &ctx, &plan_id, Action::EditPlan)?;
                 let next = plan_status::next(plan.status()?, Event::RevisionStarted).map_err(ApiError::Conflict)?;
-                set_status(conn, &ctx, &plan, next, plan.adopted_version)
+                Plan::try_from(plan_state::set_status(conn, &ctx, &plan, next, plan.adopted_version)?)
             })
         })
         .await?;

@@ -204,6 +204,17 @@ impl DbConnection {
     }
 }
 
+/// The outcome of a compare-and-swap (`UPDATE … WHERE id = ? AND revision = ?`, or a delete
+/// likewise): no row matched, so the resource changed since it was read (412; the transaction
+/// rolls back).
+pub fn expect_one(count: usize) -> crate::error::ApiResult<()> {
+    match count {
+        1 => Ok(()),
+        0 => Err(crate::error::ApiError::PreconditionFailed),
+        n => Err(crate::error::ApiError::Internal(format!("a compare-and-swap matched {n} rows"))),
+    }
+}
+
 /// A stored enum value (`"decrease_by_percent"`) read back as its type.
 pub fn stored<T: serde::de::DeserializeOwned>(text: &str) -> crate::error::ApiResult<T> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
