@@ -8,12 +8,14 @@ use diesel::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use crate::api::content::focus_areas::FocusAreas;
+use crate::api::content::follow_up_measures::FollowUpMeasures;
+use crate::api::content::goals::Goals;
+use crate::api::content::requirements::Requirements;
+use crate::api::content::sections::Sections;
 use crate::api::follow_up::{self, Subject};
 use crate::api::versions::VersionCache;
-use crate::api::{
-    focus_areas, follow_up_measures, goals, hearings, municipalities, plans, requirements, sections, users, versions,
-    workflow,
-};
+use crate::api::{content, hearings, municipalities, plans, users, versions, workflow};
 use crate::auth::{Caller, PrincipalKind, RequestContext};
 use crate::db::schema::plans as plans_table;
 use crate::db::DbConnection;
@@ -59,12 +61,12 @@ impl Demo<'_> {
     }
 
     fn section(&mut self, plan: &str, heading: &str, body: &str) -> ApiResult<()> {
-        sections::create(self.conn, &self.ctx, plan, input(json!({"heading": heading, "body": body}))?)?;
+        content::create::<Sections>(self.conn, &self.ctx, plan, input(json!({"heading": heading, "body": body}))?)?;
         Ok(())
     }
 
     fn focus_area(&mut self, plan: &str, title: &str, description: Option<&str>) -> ApiResult<String> {
-        Ok(focus_areas::create(
+        Ok(content::create::<FocusAreas>(
             self.conn,
             &self.ctx,
             plan,
@@ -75,14 +77,14 @@ impl Demo<'_> {
 
     /// A goal with its requirements and follow-up measures; returns the requirements' ids.
     fn goal(&mut self, plan: &str, (goal, requirement_bodies, measures): GoalSpec) -> ApiResult<Vec<String>> {
-        let goal_id = goals::create(self.conn, &self.ctx, plan, input(goal)?)?.id;
+        let goal_id = content::create::<Goals>(self.conn, &self.ctx, plan, input(goal)?)?.id;
         let mut ids = Vec::new();
         for body in requirement_bodies {
-            ids.push(requirements::create(self.conn, &self.ctx, &goal_id, input(body)?)?.id);
+            ids.push(content::create::<Requirements>(self.conn, &self.ctx, &goal_id, input(body)?)?.id);
         }
         for indicator in measures {
             let body = json!({"indicator": indicator, "unit": "persons"});
-            follow_up_measures::create(self.conn, &self.ctx, &goal_id, input(body)?)?;
+            content::create::<FollowUpMeasures>(self.conn, &self.ctx, &goal_id, input(body)?)?;
         }
         Ok(ids)
     }

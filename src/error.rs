@@ -5,18 +5,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// A field-level validation message, e.g. `{"field": "target.value", "message": "…"}`.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
-    }
-}
+use crate::domain::readiness::Blocker;
+pub use crate::domain::validate::FieldError;
+use crate::domain::validate::Invalid;
 
 /// Problem details (RFC 9457). `type` is a relative URI naming the kind of problem.
 #[derive(Debug, Serialize, ToSchema)]
@@ -34,7 +25,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Present when a decision is refused because its version is not ready (409).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub blockers: Vec<crate::domain::readiness::Blocker>,
+    pub blockers: Vec<Blocker>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +43,7 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("the version is not ready for a decision: {} blocker(s)", .0.len())]
-    NotReady(Vec<crate::domain::readiness::Blocker>),
+    NotReady(Vec<Blocker>),
     #[error("the request needs an If-Match header with the resource's current ETag (or *)")]
     PreconditionRequired,
     #[error("the resource has changed since the given ETag; fetch it again and retry")]
@@ -169,6 +160,13 @@ impl ResponseError for ApiError {
             _ => {}
         }
         response.json(self.problem())
+    }
+}
+
+/// Input that breaks the domain's rules: 422 with every field error.
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        ApiError::Validation(invalid.0)
     }
 }
 

@@ -72,7 +72,7 @@ impl AppState {
             tracing::info!(applied, database = %url.redacted(), "applied migrations");
         }
         let generated =
-            auth::bootstrap_admin(&mut conn, &settings).map_err(|e| format!("creating the admin user: {e}"))?;
+            api::users::bootstrap_admin(&mut conn, &settings).map_err(|e| format!("creating the admin user: {e}"))?;
         if let Some(password) = generated {
             eprintln!(
                 "beskplan: created the admin user {:?} with the password {password}\n\
@@ -178,6 +178,7 @@ pub fn app(
         .app_data(web::PayloadConfig::default().limit(state.settings.body_limit))
         .app_data(web::QueryConfig::default().error_handler(api::http::query_error))
         .app_data(web::PathConfig::default().error_handler(api::http::path_error))
+        .app_data(web::Data::from(Arc::new(known_paths.clone()) as Arc<dyn auth::Routes>))
         .app_data(web::Data::new(known_paths))
         .app_data(web::Data::new(state.clone()))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))

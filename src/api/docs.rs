@@ -83,6 +83,7 @@ problem_set!(
 problem_set!(
     /// A delete (or withdrawal) with `If-Match`.
     DeleteProblems {
+        400 => "Malformed query",
         401 => "No or bad token",
         403 => "The caller's role may not do this here",
         404 => "No such resource, or not visible to the caller",
@@ -124,6 +125,84 @@ impl IntoParams for IdempotencyKey {
         vec![header("Idempotency-Key", false, "Makes a retry return the first response", schema)]
     }
 }
+
+problem_set!(
+    /// An admin's read of a list (users, service clients).
+    AdminListProblems {
+        400 => "Malformed query",
+        401 => "No or bad token",
+        403 => "Not an admin",
+        422 => "Limit or offset out of range",
+    }
+);
+
+problem_set!(
+    /// An admin's read of one resource.
+    AdminItemProblems {
+        401 => "No or bad token",
+        403 => "Not an admin",
+        404 => "No such resource",
+    }
+);
+
+problem_set!(
+    /// An admin's create (POST with a JSON body). A create whose key may be taken, or that takes
+    /// an `Idempotency-Key`, declares its 409 itself.
+    AdminCreateProblems {
+        400 => "Malformed body",
+        401 => "No or bad token",
+        403 => "Not an admin",
+        415 => "The body is not sent as JSON (Content-Type)",
+        422 => "Invalid fields",
+    }
+);
+
+problem_set!(
+    /// A JSON merge patch with `If-Match` of a resource that no state rule refuses (no 409).
+    PlainUpdateProblems {
+        400 => "Malformed body",
+        401 => "No or bad token",
+        403 => "The caller's role may not do this here",
+        404 => "No such resource, or not visible to the caller",
+        412 => "Stale If-Match: the resource changed since that ETag",
+        415 => "The body is not sent as JSON (Content-Type)",
+        422 => "Invalid fields",
+        428 => "If-Match missing",
+    }
+);
+
+problem_set!(
+    /// A delete (or deactivation) with `If-Match` that no state rule refuses (no 409).
+    PlainDeleteProblems {
+        401 => "No or bad token",
+        403 => "The caller's role may not do this here",
+        404 => "No such resource, or not visible to the caller",
+        412 => "Stale If-Match: the resource changed since that ETag",
+        428 => "If-Match missing",
+    }
+);
+
+problem_set!(
+    /// A public read of a top-level list (no parent resource).
+    PublicListProblems {
+        400 => "Malformed query",
+        401 => "Bad or expired token (without a token the caller is anonymous)",
+        422 => "Limit or offset out of range",
+    }
+);
+
+problem_set!(
+    /// A state change by POST without a body (close a hearing, start a revision), with an
+    /// optional `Idempotency-Key`.
+    ActionProblems {
+        400 => "Malformed Idempotency-Key",
+        401 => "No or bad token",
+        403 => "The caller's role may not do this here",
+        404 => "No such resource, or not visible to the caller",
+        409 => "Not possible in the resource's current state",
+        422 => "The Idempotency-Key was used with another request",
+    }
+);
 
 #[cfg(test)]
 mod tests {

@@ -313,6 +313,12 @@ impl KnownPaths {
     }
 }
 
+impl crate::auth::Routes for KnownPaths {
+    fn method_not_allowed(&self, path: &str, method: &str) -> bool {
+        KnownPaths::method_not_allowed(self, path, method)
+    }
+}
+
 /// The default service: 405 for a known path with another method, 404 otherwise.
 pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpResponse {
     let error = match known.allowed(req.path()) {

@@ -4,14 +4,17 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::api::audit::{self, snapshot};
-use crate::api::http::{self, ListOf, Page};
+use crate::api::docs::{
+    AdminCreateProblems, IdempotencyKey, IfMatch, ItemProblems, PlainUpdateProblems, PublicListProblems,
+};
+use crate::api::http::{self, ListOf, PageQuery};
 use crate::auth::policy::{self, Action, Target};
 use crate::auth::RequestContext;
 use crate::db::schema::municipalities;
-use crate::db::DbConnection;
+use crate::db::{expect_one, DbConnection};
 use crate::domain::validate::Checks;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::{now, AppState};
@@ -111,36 +114,19 @@ pub fn find(conn: &mut DbConnection, code: &str) -> ApiResult<MunicipalityRow> {
         .ok_or_else(|| ApiError::NotFound(format!("no municipality with code {code}")))
 }
 
-#[derive(Debug, Deserialize, Serialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct MunicipalityQuery {
-    /// At most this many items (1–500, default 50).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// Skip this many items (default 0).
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-}
-
 /// List municipalities, ordered by code. Public.
 #[utoipa::path(
     tag = "municipalities",
-    params(MunicipalityQuery),
-    responses(
-        (status = 200, description = "A page of municipalities", body = ListOf<Municipality>),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
-    )
+    params(PageQuery),
+    responses((status = 200, description = "A page of municipalities", body = ListOf<Municipality>), PublicListProblems)
 )]
 #[get("/municipalities")]
 pub async fn list_municipalities(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<MunicipalityQuery>,
+    query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page = Page::new(query.limit, query.offset)?;
+    let page = query.page()?;
     let (total, rows) = state
         .db(move |conn| {
             let total = municipalities::table.count().get_result::<i64>(conn)?;
@@ -162,16 +148,12 @@ pub async fn list_municipalities(
     tag = "municipalities",
     request_body = NewMunicipality,
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created", body = Municipality,
             headers(("Location" = String, description = "URL of the municipality"), ("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The code is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        AdminCreateProblems,
+        (status = 409, description = "The code is taken, or a request with this Idempotency-Key is still in progress", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/municipalities")]
@@ -191,8 +173,7 @@ pub async fn create_municipality(
     responses(
         (status = 200, description = "The municipality", body = Municipality, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
+        ItemProblems,
     )
 )]
 #[get("/municipalities/{code}")]
@@ -211,22 +192,9 @@ pub async fn get_municipality(
 #[utoipa::path(
     tag = "municipalities",
     security(("bearer" = [])),
-    params(
-        ("code" = String, Path, description = "Kommunekode", example = "185"),
-        ("If-Match" = String, Header, description = "The current ETag, or *"),
-    ),
+    params(("code" = String, Path, description = "Kommunekode", example = "185"), IfMatch),
     request_body(content = MunicipalityPatch, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "Updated", body = Municipality, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown code", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, description = "Updated", body = Municipality, headers(("ETag" = String))), PlainUpdateProblems)
 )]
 #[patch("/municipalities/{code}")]
 pub async fn update_municipality(
@@ -250,6 +218,8 @@ pub async fn update_municipality(
                 let mut checks = Checks::new();
                 check_name(&mut checks, &changed.name);
                 checks.finish()?;
+                // Compare-and-swap on the revision If-Match was checked against: a rename that
+                // committed in between leaves no row to match (412, and this one rolls back).
                 let at = now();
                 let count = diesel::update(
                     municipalities::table
@@ -262,9 +232,7 @@ pub async fn update_municipality(
                     municipalities::revision.eq(row.revision + 1),
                 ))
                 .execute(conn)?;
-                if count == 0 {
-                    return Err(ApiError::PreconditionFailed);
-                }
+                expect_one(count)?;
                 let after = Municipality::from(find(conn, &code)?);
                 let before = Municipality::from(row);
                 audit::record(conn, &ctx, "update", "municipality", &code, snapshot(&before), snapshot(&after))?;

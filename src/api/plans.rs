@@ -73,7 +73,7 @@ fn validate(conn: &mut DbConnection, municipality: &str, fields: &PlanPatch) -> 
             checks.fail(&field, format!("unknown municipality {code}"));
         }
     }
-    checks.finish()
+    Ok(checks.finish()?)
 }
 
 pub fn create(conn: &mut DbConnection, ctx: &RequestContext, input: NewPlan) -> ApiResult<Plan> {

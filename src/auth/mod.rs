@@ -147,6 +147,13 @@ async fn authenticate(req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     Ok(Some(caller))
 }
 
+/// What `authenticate_requests` needs to know of the route map: whether a path exists but not
+/// with this method. The application registers it (`web::Data<dyn Routes>`), so this layer does
+/// not depend on the HTTP API that uses it.
+pub trait Routes {
+    fn method_not_allowed(&self, path: &str, method: &str) -> bool;
+}
+
 /// The verified caller of a request, put there by `authenticate_requests`.
 #[derive(Debug, Clone)]
 struct Authenticated(Option<Caller>);
@@ -169,8 +176,8 @@ pub async fn authenticate_requests(
     };
     if caller.is_none() && !policy::anonymous_may_call(req.method(), req.path()) {
         // A method that the path does not have is answered 405 (with `Allow`), token or not.
-        let known = req.app_data::<web::Data<crate::api::http::KnownPaths>>();
-        if !known.is_some_and(|known| known.method_not_allowed(req.path(), req.method().as_str())) {
+        let routes = req.app_data::<web::Data<dyn Routes>>();
+        if !routes.is_some_and(|routes| routes.method_not_allowed(req.path(), req.method().as_str())) {
             return Ok(req.error_response(ApiError::Unauthorized("this needs a bearer token".into())));
         }
     }
@@ -194,32 +201,4 @@ impl FromRequest for RequestContext {
         };
         std::future::ready(context)
     }
-}
-
-/// Creates the first admin when the database has no users. Returns the generated password when
-/// none was configured, for the caller to show once.
-pub fn bootstrap_admin(
-    conn: &mut crate::db::DbConnection,
-    settings: &crate::config::Settings,
-) -> Result<Option<String>, ApiError> {
-    use diesel::prelude::*;
-    let existing = crate::db::schema::users::table.count().get_result::<i64>(conn)?;
-    if existing > 0 {
-        return Ok(None);
-    }
-    let (password, generated) = match &settings.admin_password {
-        Some(p) => (p.clone(), false),
-        None => (passwords::random_secret(12), true),
-    };
-    let ctx = RequestContext::system(Caller::system());
-    let input = crate::api::users::NewUser {
-        username: settings.admin_username.clone(),
-        display_name: Some("Administrator".into()),
-        role: Role::Admin,
-        municipalities: Vec::new(),
-        party: None,
-        password: password.clone(),
-    };
-    crate::api::users::create_user(conn, &ctx, input)?;
-    Ok(generated.then_some(password))
 }

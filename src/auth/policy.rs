@@ -6,6 +6,9 @@
 //!   `approver` records decisions, and `planner`, `approver` and `viewer` read everything there,
 //!   drafts included.
 //! - `consultee` and anonymous callers read what is public: plans with an adopted version.
+//! - Hearings: a consultee also reads the hearings its party is invited to (in its
+//!   municipalities), the versions they are on, and its own party's comments; anyone reads closed
+//!   hearings with their submitted comments; only a comment's author (or an admin) changes it.
 //! - Not allowed to see → 404 (existence is not revealed); allowed to see but not to act → 403;
 //!   administration by a non-admin → 403; an anonymous caller who tries to act → 401.
 
@@ -126,6 +129,65 @@ pub fn plan_visibility(caller: Option<&Caller>) -> Visibility {
     }
 }
 
+/// How much of a hearing a caller sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HearingAccess {
+    /// The plan's own readers (admin; planner, approver and viewer of its municipality): everything.
+    Full,
+    /// A consultee of an invited party: the hearing, its own party's comments, and every
+    /// submitted comment once the hearing has closed.
+    Party(String),
+    /// Anyone, once the hearing has closed: the submitted comments and responses.
+    Public,
+}
+
+/// The party a caller speaks for in a hearing: a consultee acting in the plan's municipality
+/// whose party is among the invited `parties`.
+pub fn invited_party<'a>(caller: Option<&'a Caller>, municipality: &str, parties: &[String]) -> Option<&'a str> {
+    let caller = caller.filter(|c| c.role == Role::Consultee && c.acts_in(municipality))?;
+    let party = caller.party.as_deref()?;
+    parties.iter().any(|p| p == party).then_some(party)
+}
+
+/// How much of a hearing on a plan of `municipality` the caller sees; `None`: nothing (404).
+pub fn hearing_access(
+    caller: Option<&Caller>,
+    municipality: &str,
+    parties: &[String],
+    closed: bool,
+) -> Option<HearingAccess> {
+    if can_see(caller, Target::plan(municipality, false)) {
+        Some(HearingAccess::Full)
+    } else if let Some(party) = invited_party(caller, municipality, parties) {
+        Some(HearingAccess::Party(party.to_owned()))
+    } else {
+        closed.then_some(HearingAccess::Public)
+    }
+}
+
+/// Whether a caller with `access` to a hearing sees one of its comments, by the comment's
+/// party and whether it is submitted (not withdrawn).
+pub fn may_see_comment(access: &HearingAccess, hearing_closed: bool, party: &str, submitted: bool) -> bool {
+    match access {
+        HearingAccess::Full => true,
+        HearingAccess::Party(own) => own == party || (hearing_closed && submitted),
+        HearingAccess::Public => submitted,
+    }
+}
+
+/// Whether a caller may edit or withdraw a comment submitted by `author`: only its author
+/// (or an admin), never a colleague of the same party.
+pub fn may_change_comment(caller: &Caller, author: &str) -> bool {
+    caller.name == author || caller.role == Role::Admin
+}
+
+/// Whether a consultee may read a version of a plan of `municipality` that it may not read
+/// otherwise: one of the hearings on that version (`invitations`, each hearing's invited
+/// parties) invites its party.
+pub fn consultee_may_read_version(caller: Option<&Caller>, municipality: &str, invitations: &[Vec<String>]) -> bool {
+    invitations.iter().any(|parties| invited_party(caller, municipality, parties).is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +247,57 @@ mod tests {
             let who = role.map(caller);
             assert_eq!(status(authorize(who.as_ref(), action, target)), expected, "{role:?} {action:?} {target:?}");
         }
+    }
+
+    fn consultee(party: &str) -> Caller {
+        Caller { party: Some(party.into()), ..caller(Role::Consultee) }
+    }
+
+    #[test]
+    fn hearing_access_and_comment_visibility() {
+        let invited = ["Handicaprådet".to_owned(), "RAR Hovedstaden".to_owned()];
+        let handicap = consultee("Handicaprådet");
+        let other = consultee("Integrationsrådet");
+        let access = |c: Option<&Caller>, m: &str, closed| hearing_access(c, m, &invited, closed);
+        assert_eq!(access(Some(&caller(Role::Viewer)), "185", false), Some(HearingAccess::Full));
+        assert_eq!(access(Some(&handicap), "185", false), Some(HearingAccess::Party("Handicaprådet".into())));
+        // Invited, but the consultee does not act in the plan's municipality.
+        assert_eq!(access(Some(&handicap), "201", false), None);
+        assert_eq!(access(Some(&other), "185", false), None);
+        assert_eq!(access(Some(&other), "185", true), Some(HearingAccess::Public));
+        assert_eq!(access(None, "185", false), None);
+        assert_eq!(access(None, "185", true), Some(HearingAccess::Public));
+
+        let own = HearingAccess::Party("Handicaprådet".into());
+        // (access, hearing closed, comment's party, submitted, expected)
+        let cases = [
+            (&HearingAccess::Full, false, "RAR Hovedstaden", false, true),
+            (&own, false, "Handicaprådet", false, true),
+            (&own, false, "RAR Hovedstaden", true, false),
+            (&own, true, "RAR Hovedstaden", true, true),
+            (&own, true, "RAR Hovedstaden", false, false),
+            (&HearingAccess::Public, true, "RAR Hovedstaden", true, true),
+            (&HearingAccess::Public, true, "RAR Hovedstaden", false, false),
+        ];
+        for (access, closed, party, submitted, expected) in cases {
+            assert_eq!(may_see_comment(access, closed, party, submitted), expected, "{access:?} {closed} {party}");
+        }
+        assert!(may_change_comment(&handicap, "u"));
+        assert!(!may_change_comment(&handicap, "someone else"));
+        assert!(may_change_comment(&Caller { name: "root".into(), ..caller(Role::Admin) }, "u"));
+    }
+
+    #[test]
+    fn consultees_read_versions_in_hearing() {
+        let invitations = vec![vec!["RAR Hovedstaden".to_owned()], vec!["Handicaprådet".to_owned()]];
+        assert!(consultee_may_read_version(Some(&consultee("Handicaprådet")), "185", &invitations));
+        assert!(!consultee_may_read_version(Some(&consultee("Handicaprådet")), "201", &invitations));
+        assert!(!consultee_may_read_version(Some(&consultee("Integrationsrådet")), "185", &invitations));
+        assert!(!consultee_may_read_version(Some(&consultee("Handicaprådet")), "185", &[]));
+        assert!(!consultee_may_read_version(None, "185", &invitations));
+        // The party alone is not enough: only a consultee reads this way.
+        let planner = Caller { party: Some("Handicaprådet".into()), ..caller(Role::Planner) };
+        assert!(!consultee_may_read_version(Some(&planner), "201", &invitations));
     }
 
     #[test]

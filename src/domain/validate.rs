@@ -1,9 +1,28 @@
 //! Small validation rules shared by resources. Each returns the field errors it finds, so a
-//! request is answered with every problem at once.
+//! request is answered with every problem at once. The errors are plain values: `error.rs` maps
+//! [`Invalid`] to a 422 problem, so the domain knows nothing of HTTP.
 
-use crate::error::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-/// Collects field errors; `finish` turns them into a 422 when there are any.
+/// A field-level validation message, e.g. `{"field": "target.value", "message": "…"}`.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+/// Input that breaks one or more rules: every error found, in the order found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub Vec<FieldError>);
+
+/// Collects field errors; `finish` turns them into [`Invalid`] when there are any.
 #[derive(Debug, Default)]
 pub struct Checks(Vec<FieldError>);
 
@@ -49,11 +68,16 @@ impl Checks {
         }
     }
 
-    pub fn finish(self) -> Result<(), crate::error::ApiError> {
+    /// Adds errors found by another rule (e.g. `requirement::check_target`).
+    pub fn extend(&mut self, errors: impl IntoIterator<Item = FieldError>) {
+        self.0.extend(errors);
+    }
+
+    pub fn finish(self) -> Result<(), Invalid> {
         if self.0.is_empty() {
             Ok(())
         } else {
-            Err(crate::error::ApiError::Validation(self.0))
+            Err(Invalid(self.0))
         }
     }
 }
@@ -84,7 +108,7 @@ mod tests {
         checks.text("name", "Tårnby Kommune", 5);
         checks.text("ok", "Dragør", 6);
         checks.range("year", 1999, 2000, 2100);
-        let Err(crate::error::ApiError::Validation(errors)) = checks.finish() else {
+        let Err(Invalid(errors)) = checks.finish() else {
             panic!("expected validation errors");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
