@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::audit::{self, snapshot};
+use crate::api::docs::{CreateProblems, IdempotencyKey, ItemProblems, ListProblems};
 use crate::api::http::{self, ListOf, PageQuery};
 use crate::api::plan_state::{self, Plan, PlanRow};
-use crate::api::plans;
 use crate::api::versions::{self, VersionCache};
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::Action;
 use crate::auth::RequestContext;
 use crate::db::schema::{decisions, versions as versions_table};
 use crate::db::{storable, stored, DbConnection};
@@ -59,8 +59,7 @@ pub fn blockers_of(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The blockers, if any", body = Readiness),
-        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
+        ItemProblems,
     )
 )]
 #[get("/plans/{plan_id}/readiness")]
@@ -73,8 +72,7 @@ pub async fn get_readiness(
     let cache = state.versions.clone();
     let result = state
         .db(move |conn| {
-            let plan = plans::find(conn, &plan_id)?;
-            policy::authorize(ctx.caller.as_ref(), Action::Read, plan.content_target())?;
+            let plan = plan_state::for_content_read(conn, &ctx, &plan_id)?;
             let blockers = blockers_of(conn, &cache, &ctx, &plan, plan.latest_version)?;
             Ok(Readiness { version: plan.latest_version, ready: blockers.is_empty(), blockers })
         })
@@ -223,10 +221,7 @@ pub fn decide(
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of decisions", body = ListOf<Decision>),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
+        ListProblems,
     )
 )]
 #[get("/plans/{plan_id}/decisions")]
@@ -241,7 +236,7 @@ pub async fn list_decisions(
     let plan_id = plan_id.into_inner();
     let (total, items) = state
         .db(move |conn| {
-            plans::find_for(conn, &ctx, &plan_id, Action::Read)?;
+            plan_state::find_for(conn, &ctx, &plan_id, Action::Read)?;
             let filtered = || decisions::table.filter(decisions::plan_id.eq(plan_id.clone()));
             let total: i64 = filtered().count().get_result(conn)?;
             let rows: Vec<DecisionRow> = filtered()
@@ -262,19 +257,13 @@ pub async fn list_decisions(
 /// ready is refused with 409 and the blockers.
 #[utoipa::path(
     tag = "workflow",
-    params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
+    params(("plan_id" = String, Path, description = "The plan's id"), IdempotencyKey),
     request_body = NewDecision,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded", body = Decision, headers(("Location" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an approver of the plan's municipality", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan, or not visible", body = Problem, content_type = "application/problem+json"),
+        CreateProblems,
         (status = 409, description = "Not possible in the plan's status, or the version is not ready (see `blockers`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/plans/{plan_id}/decisions")]
@@ -296,8 +285,7 @@ pub async fn create_decision(
 /// version stays public; a new version is then decided on as before.
 #[utoipa::path(
     tag = "workflow",
-    params(("plan_id" = String, Path, description = "The plan's id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
+    params(("plan_id" = String, Path, description = "The plan's id"), IdempotencyKey),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The plan, now a draft", body = Plan, headers(("ETag" = String))),

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::content::{check_position, Content};
+use crate::api::content::{check_position, Content, New};
 use crate::api::http::{self, PageQuery};
 use crate::db::schema::{focus_areas, goals};
 use crate::db::DbConnection;
@@ -75,22 +75,15 @@ pub struct DeleteQuery {
     pub detach: Option<bool>,
 }
 
-/// Focus areas, ordered within their plan.
-pub struct FocusAreas;
-
-content_table!(FocusAreaTable, focus_areas, plan_id, FocusAreaRow, FocusAreaFields);
+content_resource!(
+    /// Focus areas, ordered within their plan.
+    FocusAreas {
+    kind = "focus_area", collection = "/api/v1/focus-areas", read_only = ["id", "plan_id", "created_at", "updated_at", "etag"],
+    row = FocusAreaRow, view = FocusArea, fields = FocusAreaFields, query = PageQuery, delete_options = DeleteQuery,
+    table = focus_areas, parent = plan_id,
+});
 
 impl Content for FocusAreas {
-    const KIND: &'static str = "focus_area";
-    const COLLECTION: &'static str = "/api/v1/focus-areas";
-    const READ_ONLY: &'static [&'static str] = &["id", "plan_id", "created_at", "updated_at", "etag"];
-    type Row = FocusAreaRow;
-    type View = FocusArea;
-    type Fields = FocusAreaFields;
-    type Query = PageQuery;
-    type DeleteOptions = DeleteQuery;
-    type Table = FocusAreaTable;
-
     fn fields(row: &FocusAreaRow) -> ApiResult<FocusAreaFields> {
         Ok(FocusAreaFields {
             title: row.title.clone(),
@@ -107,14 +100,8 @@ impl Content for FocusAreas {
         Ok(checks.finish()?)
     }
 
-    fn new_row(
-        id: String,
-        plan_id: &str,
-        _parent_id: &str,
-        fields: FocusAreaFields,
-        position: i32,
-        at: NaiveDateTime,
-    ) -> ApiResult<FocusAreaRow> {
+    fn new_row(new: New<'_, FocusAreaFields>) -> ApiResult<FocusAreaRow> {
+        let New { id, plan_id, fields, position, at, .. } = new;
         Ok(FocusAreaRow {
             id,
             plan_id: plan_id.to_owned(),
@@ -173,7 +160,7 @@ impl Content for FocusAreas {
 
 /// A focus area of the plan, for the goals' rule that theirs must be one.
 pub fn find(conn: &mut DbConnection, id: &str) -> ApiResult<Option<FocusAreaRow>> {
-    Ok(<FocusAreaTable as crate::api::content::Table>::find(conn, id)?)
+    Ok(<FocusAreas as crate::api::content::Resource>::find(conn, id)?)
 }
 
 content_routes!(

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::content::{check_position, plan_of_goal, Content, NoOptions};
+use crate::api::content::{check_position, plan_of_goal, Content, New, NoOptions};
 use crate::api::http::{self, PageQuery};
 use crate::db::schema::follow_up_measures;
 use crate::db::{storable, stored, DbConnection};
@@ -100,22 +100,15 @@ pub fn all_of_goal(conn: &mut DbConnection, goal_id: &str) -> ApiResult<Vec<Foll
         .collect()
 }
 
-/// Follow-up measures, ordered within their goal.
-pub struct FollowUpMeasures;
-
-content_table!(FollowUpMeasureTable, follow_up_measures, goal_id, FollowUpMeasureRow, FollowUpMeasureFields);
+content_resource!(
+    /// Follow-up measures, ordered within their goal.
+    FollowUpMeasures {
+    kind = "follow_up_measure", collection = "/api/v1/follow-up-measures", read_only = ["id", "goal_id", "plan_id", "created_at", "updated_at", "etag"],
+    row = FollowUpMeasureRow, view = FollowUpMeasure, fields = FollowUpMeasureFields, query = PageQuery, delete_options = NoOptions,
+    table = follow_up_measures, parent = goal_id,
+});
 
 impl Content for FollowUpMeasures {
-    const KIND: &'static str = "follow_up_measure";
-    const COLLECTION: &'static str = "/api/v1/follow-up-measures";
-    const READ_ONLY: &'static [&'static str] = &["id", "goal_id", "plan_id", "created_at", "updated_at", "etag"];
-    type Row = FollowUpMeasureRow;
-    type View = FollowUpMeasure;
-    type Fields = FollowUpMeasureFields;
-    type Query = PageQuery;
-    type DeleteOptions = NoOptions;
-    type Table = FollowUpMeasureTable;
-
     fn fields(row: &FollowUpMeasureRow) -> ApiResult<FollowUpMeasureFields> {
         let measure = FollowUpMeasure::try_from(row.clone())?;
         Ok(FollowUpMeasureFields {
@@ -137,14 +130,8 @@ impl Content for FollowUpMeasures {
         Ok(checks.finish()?)
     }
 
-    fn new_row(
-        id: String,
-        plan_id: &str,
-        goal_id: &str,
-        fields: FollowUpMeasureFields,
-        position: i32,
-        at: NaiveDateTime,
-    ) -> ApiResult<FollowUpMeasureRow> {
+    fn new_row(new: New<'_, FollowUpMeasureFields>) -> ApiResult<FollowUpMeasureRow> {
+        let New { id, plan_id, parent_id: goal_id, fields, position, at } = new;
         Ok(FollowUpMeasureRow {
             id,
             goal_id: goal_id.to_owned(),

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::content::{check_position, check_text_list, focus_areas, Content, NoOptions, Paged};
+use crate::api::content::{check_position, check_text_list, focus_areas, Content, New, NoOptions, Paged};
 use crate::api::content::{follow_up_measures, requirements};
 use crate::api::http::{self, Page};
 use crate::db::schema::{follow_up_measures as measures_table, goals, requirements as requirements_table};
@@ -133,22 +133,15 @@ impl Paged for GoalQuery {
     }
 }
 
-/// Goals, ordered within their plan; a goal's requirements and follow-up measures go with it.
-pub struct Goals;
-
-content_table!(GoalTable, goals, plan_id, GoalRow, GoalFields);
+content_resource!(
+    /// Goals, ordered within their plan; a goal's requirements and follow-up measures go with it.
+    Goals {
+    kind = "goal", collection = "/api/v1/goals", read_only = ["id", "plan_id", "created_at", "updated_at", "etag"],
+    row = GoalRow, view = Goal, fields = GoalFields, query = GoalQuery, delete_options = NoOptions,
+    table = goals, parent = plan_id,
+});
 
 impl Content for Goals {
-    const KIND: &'static str = "goal";
-    const COLLECTION: &'static str = "/api/v1/goals";
-    const READ_ONLY: &'static [&'static str] = &["id", "plan_id", "created_at", "updated_at", "etag"];
-    type Row = GoalRow;
-    type View = Goal;
-    type Fields = GoalFields;
-    type Query = GoalQuery;
-    type DeleteOptions = NoOptions;
-    type Table = GoalTable;
-
     fn fields(row: &GoalRow) -> ApiResult<GoalFields> {
         let goal = Goal::try_from(row.clone())?;
         Ok(GoalFields {
@@ -179,14 +172,8 @@ impl Content for Goals {
         Ok(checks.finish()?)
     }
 
-    fn new_row(
-        id: String,
-        plan_id: &str,
-        _parent_id: &str,
-        fields: GoalFields,
-        position: i32,
-        at: NaiveDateTime,
-    ) -> ApiResult<GoalRow> {
+    fn new_row(new: New<'_, GoalFields>) -> ApiResult<GoalRow> {
+        let New { id, plan_id, fields, position, at, .. } = new;
         Ok(GoalRow {
             id,
             plan_id: plan_id.to_owned(),

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::content::{check_position, plan_of_goal, Content, NoOptions};
+use crate::api::content::{check_position, plan_of_goal, Content, New, NoOptions};
 use crate::api::http::{self, PageQuery};
 use crate::db::schema::requirements;
 use crate::db::{storable, stored, DbConnection};
@@ -161,22 +161,15 @@ pub fn all_of_goal(conn: &mut DbConnection, goal_id: &str) -> ApiResult<Vec<Requ
         .collect()
 }
 
-/// Result requirements, ordered within their goal.
-pub struct Requirements;
-
-content_table!(RequirementTable, requirements, goal_id, RequirementRow, RequirementFields);
+content_resource!(
+    /// Result requirements, ordered within their goal.
+    Requirements {
+    kind = "requirement", collection = "/api/v1/requirements", read_only = ["id", "goal_id", "plan_id", "created_at", "updated_at", "etag"],
+    row = RequirementRow, view = Requirement, fields = RequirementFields, query = PageQuery, delete_options = NoOptions,
+    table = requirements, parent = goal_id,
+});
 
 impl Content for Requirements {
-    const KIND: &'static str = "requirement";
-    const COLLECTION: &'static str = "/api/v1/requirements";
-    const READ_ONLY: &'static [&'static str] = &["id", "goal_id", "plan_id", "created_at", "updated_at", "etag"];
-    type Row = RequirementRow;
-    type View = Requirement;
-    type Fields = RequirementFields;
-    type Query = PageQuery;
-    type DeleteOptions = NoOptions;
-    type Table = RequirementTable;
-
     fn fields(row: &RequirementRow) -> ApiResult<RequirementFields> {
         let requirement = Requirement::try_from(row.clone())?;
         Ok(RequirementFields {
@@ -196,14 +189,8 @@ impl Content for Requirements {
         check(fields).map(|_| ())
     }
 
-    fn new_row(
-        id: String,
-        plan_id: &str,
-        goal_id: &str,
-        fields: RequirementFields,
-        position: i32,
-        at: NaiveDateTime,
-    ) -> ApiResult<RequirementRow> {
+    fn new_row(new: New<'_, RequirementFields>) -> ApiResult<RequirementRow> {
+        let New { id, plan_id, parent_id: goal_id, fields, position, at } = new;
         let target = check(&fields)?;
         Ok(RequirementRow {
             id,

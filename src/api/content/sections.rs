@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::content::{check_position, Content, NoOptions};
+use crate::api::content::{check_position, Content, New, NoOptions};
 use crate::api::http::{self, PageQuery};
 use crate::db::schema::sections;
 use crate::db::DbConnection;
@@ -68,22 +68,15 @@ pub struct SectionFields {
     pub position: Option<i32>,
 }
 
-/// Narrative sections, ordered within their plan.
-pub struct Sections;
-
-content_table!(SectionTable, sections, plan_id, SectionRow, SectionFields);
+content_resource!(
+    /// Narrative sections, ordered within their plan.
+    Sections {
+    kind = "section", collection = "/api/v1/sections", read_only = ["id", "plan_id", "created_at", "updated_at", "etag"],
+    row = SectionRow, view = Section, fields = SectionFields, query = PageQuery, delete_options = NoOptions,
+    table = sections, parent = plan_id,
+});
 
 impl Content for Sections {
-    const KIND: &'static str = "section";
-    const COLLECTION: &'static str = "/api/v1/sections";
-    const READ_ONLY: &'static [&'static str] = &["id", "plan_id", "created_at", "updated_at", "etag"];
-    type Row = SectionRow;
-    type View = Section;
-    type Fields = SectionFields;
-    type Query = PageQuery;
-    type DeleteOptions = NoOptions;
-    type Table = SectionTable;
-
     fn fields(row: &SectionRow) -> ApiResult<SectionFields> {
         Ok(SectionFields { heading: row.heading.clone(), body: row.body.clone(), position: Some(row.position) })
     }
@@ -96,14 +89,8 @@ impl Content for Sections {
         Ok(checks.finish()?)
     }
 
-    fn new_row(
-        id: String,
-        plan_id: &str,
-        _parent_id: &str,
-        fields: SectionFields,
-        position: i32,
-        at: NaiveDateTime,
-    ) -> ApiResult<SectionRow> {
+    fn new_row(new: New<'_, SectionFields>) -> ApiResult<SectionRow> {
+        let New { id, plan_id, fields, position, at, .. } = new;
         Ok(SectionRow {
             id,
             plan_id: plan_id.to_owned(),

@@ -3,14 +3,32 @@
 //! functions cannot be generic, so the one definition is a macro).
 
 use diesel::QueryResult;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
-use crate::api::content::Meta;
+use crate::api::content::{Meta, Paged};
 use crate::db::DbConnection;
+use crate::error::ApiError;
 
-/// A content table ordered within a parent (a plan or a goal).
-pub trait Table {
-    type Row;
-    type Fields;
+/// What a content resource is made of — its names, types and table — with the SQL every content
+/// table shares: items ordered within a parent (a plan or a goal). `content_resource!` writes it.
+pub trait Resource: 'static {
+    /// Its name in audit records and messages, e.g. `goal`.
+    const KIND: &'static str;
+    /// Where its items live, e.g. `/api/v1/goals` (the `Location` of a new item).
+    const COLLECTION: &'static str;
+    /// Representation fields a merge patch may not name.
+    const READ_ONLY: &'static [&'static str];
+
+    type Row: Clone + Send + 'static;
+    type View: TryFrom<Self::Row, Error = ApiError> + Serialize + Send + 'static;
+    /// The body of a create; a merge patch changes them.
+    type Fields: Serialize + DeserializeOwned + Send + 'static;
+    /// The list's filters and page.
+    type Query: Paged + Send + 'static;
+    /// Options of a delete (most have none: `NoOptions`).
+    type DeleteOptions: Send + 'static;
+
     fn meta(row: &Self::Row) -> Meta<'_>;
     /// Where the fields ask the item to stand, if anywhere.
     fn position(fields: &Self::Fields) -> Option<i32>;
@@ -28,15 +46,27 @@ pub trait Table {
     fn set_position(conn: &mut DbConnection, id: &str, position: i32) -> QueryResult<usize>;
 }
 
-/// `content_table!(SectionTable, sections, plan_id, SectionRow, SectionFields)`: the `Table` of
-/// a schema table whose items are ordered by `position` within `parent`.
-macro_rules! content_table {
-    ($name:ident, $table:ident, $parent:ident, $row:ty, $fields:ty) => {
+/// `content_resource!(Sections { kind = "section", collection = "/api/v1/sections", …, table =
+/// sections, parent = plan_id })`: the resource's `Resource`, over a schema table whose items are
+/// ordered by `position` within `parent`.
+macro_rules! content_resource {
+    ($(#[$doc:meta])* $name:ident {
+        kind = $kind:tt, collection = $collection:tt, read_only = [$($read_only:tt),*],
+        row = $row:ty, view = $view:ty, fields = $fields:ty, query = $query:ty, delete_options = $options:ty,
+        table = $table:ident, parent = $parent:ident $(,)?
+    }) => {
+        $(#[$doc])*
         pub struct $name;
 
-        impl $crate::api::content::Table for $name {
+        impl $crate::api::content::Resource for $name {
+            const KIND: &'static str = $kind;
+            const COLLECTION: &'static str = $collection;
+            const READ_ONLY: &'static [&'static str] = &[$($read_only),*];
             type Row = $row;
+            type View = $view;
             type Fields = $fields;
+            type Query = $query;
+            type DeleteOptions = $options;
 
             fn meta(row: &$row) -> $crate::api::content::Meta<'_> {
                 $crate::api::content::Meta {

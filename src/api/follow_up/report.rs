@@ -204,60 +204,44 @@ pub fn report_csv(report: &FollowUpReport, dialect: Dialect) -> ApiResult<String
     let internal = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
     writer.write_record(CSV_COLUMNS).map_err(internal)?;
     let number = |v: Option<f64>| v.map(|v| dialect.number(v)).unwrap_or_default();
-    let latest = |m: &Option<Measurement>| match m {
-        Some(m) => [
-            m.period_end.clone(),
-            dialect.number(m.value),
-            m.source.clone().unwrap_or_default(),
-            m.note.clone().unwrap_or_default(),
-            m.recorded_at.to_rfc3339(),
-        ],
-        None => Default::default(),
+    // The ten columns that describe the subject, then the five of its latest measurement.
+    let mut write = |subject: [String; 10], latest: &Option<Measurement>| {
+        let measured = match latest {
+            Some(m) => [
+                m.period_end.clone(),
+                dialect.number(m.value),
+                m.source.clone().unwrap_or_default(),
+                m.note.clone().unwrap_or_default(),
+                m.recorded_at.to_rfc3339(),
+            ],
+            None => Default::default(),
+        };
+        writer.write_record(subject.iter().chain(&measured)).map_err(internal)
     };
     for r in &report.requirements {
-        let [period_end, value, source, note, recorded_at] = latest(&r.latest);
-        writer
-            .write_record([
-                "requirement".to_owned(),
-                r.requirement_id.clone(),
-                r.goal_id.clone(),
-                r.statement.clone(),
-                crate::db::storable(&r.comparator),
-                number(r.target.value),
-                number(r.target.value_max),
-                r.target.due.clone().unwrap_or_default(),
-                number(r.baseline.as_ref().and_then(|b| b.value)),
-                crate::db::storable(&r.status),
-                period_end,
-                value,
-                source,
-                note,
-                recorded_at,
-            ])
-            .map_err(internal)?;
+        let subject = [
+            "requirement".to_owned(),
+            r.requirement_id.clone(),
+            r.goal_id.clone(),
+            r.statement.clone(),
+            crate::db::storable(&r.comparator),
+            number(r.target.value),
+            number(r.target.value_max),
+            r.target.due.clone().unwrap_or_default(),
+            number(r.baseline.as_ref().and_then(|b| b.value)),
+            crate::db::storable(&r.status),
+        ];
+        write(subject, &r.latest)?;
     }
     for m in &report.follow_up_measures {
-        let [period_end, value, source, note, recorded_at] = latest(&m.latest);
-        let empty = String::new;
-        writer
-            .write_record([
-                "follow_up_measure".to_owned(),
-                m.follow_up_measure_id.clone(),
-                m.goal_id.clone(),
-                m.indicator.clone(),
-                empty(),
-                empty(),
-                empty(),
-                empty(),
-                empty(),
-                empty(),
-                period_end,
-                value,
-                source,
-                note,
-                recorded_at,
-            ])
-            .map_err(internal)?;
+        let mut subject: [String; 10] = Default::default();
+        subject[..4].clone_from_slice(&[
+            "follow_up_measure".to_owned(),
+            m.follow_up_measure_id.clone(),
+            m.goal_id.clone(),
+            m.indicator.clone(),
+        ]);
+        write(subject, &m.latest)?;
     }
     let bytes = writer.into_inner().map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
     String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.to_string()))
