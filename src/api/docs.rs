@@ -204,6 +204,18 @@ problem_set!(
     }
 );
 
+problem_set!(
+    /// A create of a top-level resource (POST with a JSON body) whose key may be taken.
+    TopCreateProblems {
+        400 => "Malformed body or Idempotency-Key",
+        401 => "No or bad token",
+        403 => "The caller's role may not do this here",
+        409 => "It exists already (e.g. the municipality has a plan for that year)",
+        415 => "The body is not sent as JSON (Content-Type)",
+        422 => "Invalid fields, or the Idempotency-Key was used with another request",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,9 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::audit::{self, snapshot};
+use crate::api::docs::{
+    IdempotencyKey, IfMatch, ItemProblems, PlainDeleteProblems, PublicListProblems, TopCreateProblems, UpdateProblems,
+};
 use crate::api::http::{self, ListOf, Page};
 use crate::api::municipalities;
 use crate::api::plan_state;
@@ -14,7 +17,7 @@ pub use crate::api::plan_state::{find, find_for, Plan, PlanRow};
 use crate::auth::policy::{self, Action, Target, Visibility};
 use crate::auth::RequestContext;
 use crate::db::schema::{hearings, plans};
-use crate::db::DbConnection;
+use crate::db::{expect_one, DbConnection};
 use crate::domain::plan_status::PlanStatus;
 use crate::domain::validate::{is_municipality_code, Checks};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -158,12 +161,7 @@ pub struct PlanQuery {
     tag = "plans",
     security((), ("bearer" = [])),
     params(PlanQuery),
-    responses(
-        (status = 200, description = "A page of plans", body = ListOf<Plan>),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Limit or offset out of range", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, description = "A page of plans", body = ListOf<Plan>), PublicListProblems)
 )]
 #[get("/plans")]
 pub async fn list_plans(
@@ -234,16 +232,11 @@ pub async fn list_plans(
     tag = "plans",
     request_body = NewPlan,
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response", min_length = 1, max_length = 255, pattern = r"^[!-~]([\t -~]*[!-~])?$")),
+    params(IdempotencyKey),
     responses(
         (status = 201, description = "Created", body = Plan,
             headers(("Location" = String, description = "URL of the plan"), ("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a planner of that municipality", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The municipality already has a plan for that year", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        TopCreateProblems,
     )
 )]
 #[post("/plans")]
@@ -264,8 +257,7 @@ pub async fn create_plan(
     responses(
         (status = 200, description = "The plan", body = Plan, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
-        (status = 401, description = "Bad or expired token (without a token the caller is anonymous)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
+        ItemProblems,
     )
 )]
 #[get("/plans/{plan_id}")]
@@ -285,23 +277,9 @@ pub async fn get_plan(
 #[utoipa::path(
     tag = "plans",
     security(("bearer" = [])),
-    params(
-        ("plan_id" = String, Path, description = "The plan's id"),
-        ("If-Match" = String, Header, description = "The current ETag, or *"),
-    ),
+    params(("plan_id" = String, Path, description = "The plan's id"), IfMatch),
     request_body(content = PlanPatch, content_type = "application/merge-patch+json"),
-    responses(
-        (status = 200, description = "Updated", body = Plan, headers(("ETag" = String))),
-        (status = 400, description = "Malformed body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The plan is not editable in its status, or the year is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as JSON (Content-Type)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
-    )
+    responses((status = 200, description = "Updated", body = Plan, headers(("ETag" = String))), UpdateProblems)
 )]
 #[patch("/plans/{plan_id}")]
 pub async fn update_plan(
@@ -316,7 +294,7 @@ pub async fn update_plan(
     let plan = state
         .db(move |conn| {
             conn.write(|conn| {
-                let row = find_for(conn, &ctx, &id, Action::EditPlan)?;
+                let row = plan_state::lock_for(conn, &ctx, &id, Action::EditPlan)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 row.ensure_editable()?;
                 let current = PlanPatch {
@@ -341,9 +319,7 @@ pub async fn update_plan(
                             plans::revision.eq(row.revision + 1),
                         ))
                         .execute(conn)?;
-                if count == 0 {
-                    return Err(ApiError::PreconditionFailed);
-                }
+                expect_one(count)?;
                 let after = Plan::try_from(find(conn, &id)?)?;
                 audit::record(conn, &ctx, "update", "plan", &id, snapshot(&Plan::try_from(row)?), snapshot(&after))?;
                 Ok(after)
@@ -357,19 +333,8 @@ pub async fn update_plan(
 #[utoipa::path(
     tag = "plans",
     security(("bearer" = [])),
-    params(
-        ("plan_id" = String, Path, description = "The plan's id"),
-        ("If-Match" = String, Header, description = "The current ETag, or *"),
-    ),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a planner of the plan's municipality", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such plan", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a draft, or it has versions", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
-    )
+    params(("plan_id" = String, Path, description = "The plan's id"), IfMatch),
+    responses((status = 204, description = "Deleted"), PlainDeleteProblems, (status = 409, description = "Not a draft, or it has versions", body = Problem, content_type = "application/problem+json"))
 )]
 #[delete("/plans/{plan_id}")]
 pub async fn delete_plan(
@@ -383,7 +348,7 @@ pub async fn delete_plan(
     state
         .db(move |conn| {
             conn.write(|conn| {
-                let row = find_for(conn, &ctx, &id, Action::EditPlan)?;
+                let row = plan_state::lock_for(conn, &ctx, &id, Action::EditPlan)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 if row.status()? != PlanStatus::Draft || row.latest_version.is_some() {
                     return Err(ApiError::Conflict(format!(
@@ -393,9 +358,7 @@ pub async fn delete_plan(
                 }
                 let count = diesel::delete(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision)))
                     .execute(conn)?;
-                if count == 0 {
-                    return Err(ApiError::PreconditionFailed);
-                }
+                expect_one(count)?;
                 audit::record(conn, &ctx, "delete", "plan", &id, snapshot(&Plan::try_from(row)?), None)
             })
         })

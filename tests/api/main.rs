@@ -20,6 +20,7 @@ mod migrations;
 mod municipalities;
 mod operations;
 mod permissions;
+mod plan_state;
 mod plans;
 mod races;
 mod robustness;

@@ -165,7 +165,7 @@ impl Content for Goals {
         check_text_list(&mut checks, "initiatives", &fields.initiatives, 200, 5000);
         check_position(&mut checks, fields.position);
         if let Some(focus_area_id) = &fields.focus_area_id {
-            if !focus_areas::find(conn, focus_area_id)?.is_some_and(|area| area.plan_id == plan_id) {
+            if focus_areas::find(conn, focus_area_id)?.is_none_or(|area| area.plan_id != plan_id) {
                 checks.fail("focus_area_id", "is not a focus area of this plan");
             }
         }

@@ -3,15 +3,15 @@
 //! author while the hearing is open. Each change is ordered by the plan's lock (see the module
 //! note in `hearings`).
 
+use actix_web::http::header::HeaderMap;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::responses::Response;
-use super::{access, find_hearing, load_hearing, paged, HearingRow, Unchanged};
+use super::views::{Comment, CommentRow, CommentTarget, HearingRow};
+use super::{access, find_hearing, load_hearing, paged, Unchanged};
 use crate::api::audit::{self, snapshot};
 use crate::api::docs::{
     CreateProblems, DeleteProblems, IdempotencyKey, IfMatch, ItemProblems, ListProblems, UpdateProblems,
@@ -23,96 +23,12 @@ use crate::api::versions::{self, VersionCache};
 use crate::auth::policy::{self, Action, HearingAccess, Target};
 use crate::auth::{Caller, RequestContext};
 use crate::db::schema::comments;
-use crate::db::{expect_one, storable, stored, DbConnection};
+use crate::db::{expect_one, storable, DbConnection};
 use crate::domain::document::Document;
 use crate::domain::hearing::{self, CommentStatus, HearingStatus, Stance, TargetType};
 use crate::domain::validate::Checks;
 use crate::error::{ApiError, ApiResult};
 use crate::{now, AppState};
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = comments)]
-pub struct CommentRow {
-    pub id: String,
-    pub hearing_id: String,
-    pub plan_id: String,
-    pub party: String,
-    pub body: String,
-    pub stance: Option<String>,
-    pub target_type: Option<String>,
-    pub target_id: Option<String>,
-    pub status: String,
-    pub submitted_at: NaiveDateTime,
-    pub submitted_by: String,
-    pub updated_at: NaiveDateTime,
-    pub response_disposition: Option<String>,
-    pub response_text: Option<String>,
-    pub responded_at: Option<NaiveDateTime>,
-    pub responded_by: Option<String>,
-    pub revision: i64,
-}
-
-impl CommentRow {
-    pub(super) fn submitted(&self) -> bool {
-        self.status == storable(&CommentStatus::Submitted)
-    }
-}
-
-/// What a comment points at: the plan, or a section, goal or requirement of the version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommentTarget {
-    #[serde(rename = "type")]
-    pub target_type: TargetType,
-    pub id: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Comment {
-    pub id: String,
-    pub hearing_id: String,
-    #[schema(example = "Handicaprådet")]
-    pub party: String,
-    pub body: String,
-    pub stance: Option<Stance>,
-    pub target: Option<CommentTarget>,
-    pub status: CommentStatus,
-    pub submitted_at: DateTime<Utc>,
-    pub submitted_by: String,
-    /// The administration's response, once given.
-    pub response: Option<Response>,
-    pub etag: String,
-}
-
-impl TryFrom<CommentRow> for Comment {
-    type Error = ApiError;
-    fn try_from(row: CommentRow) -> ApiResult<Self> {
-        let target = match (row.target_type.as_deref(), row.target_id) {
-            (Some(t), Some(id)) => Some(CommentTarget { target_type: stored(t)?, id }),
-            _ => None,
-        };
-        let response =
-            match (row.response_disposition.as_deref(), row.response_text, row.responded_at, row.responded_by) {
-                (Some(d), Some(text), Some(at), Some(by)) => {
-                    Some(Response { disposition: stored(d)?, text, responded_at: at.and_utc(), responded_by: by })
-                }
-                _ => None,
-            };
-        Ok(Comment {
-            stance: row.stance.as_deref().map(stored).transpose()?,
-            status: stored(&row.status)?,
-            etag: http::etag(row.revision),
-            target,
-            response,
-            id: row.id,
-            hearing_id: row.hearing_id,
-            party: row.party,
-            body: row.body,
-            submitted_at: row.submitted_at.and_utc(),
-            submitted_by: row.submitted_by,
-        })
-    }
-}
 
 // ---- loading, locking, visibility ----
 
@@ -134,7 +50,7 @@ fn load_comment(conn: &mut DbConnection, id: &str) -> ApiResult<(CommentRow, Hea
 
 /// A comment with its hearing and plan, for a change: the plan's lock taken first, the comment
 /// and its hearing read after it.
-pub(super) fn lock_comment(conn: &mut DbConnection, id: &str) -> ApiResult<(CommentRow, HearingRow, PlanRow)> {
+fn lock_comment(conn: &mut DbConnection, id: &str) -> ApiResult<(CommentRow, HearingRow, PlanRow)> {
     let plan_id: Option<String> = comments::table.find(id).select(comments::plan_id).first(conn).optional()?;
     let plan_id = plan_id.ok_or_else(|| ApiError::NotFound(format!("no comment with id {id}")))?;
     let plan = plan_state::lock(conn, &plan_id)?;
@@ -144,7 +60,7 @@ pub(super) fn lock_comment(conn: &mut DbConnection, id: &str) -> ApiResult<(Comm
 }
 
 /// How much of the comment's hearing the caller sees; 404 when it may not see the comment.
-pub(super) fn visible(
+fn visible(
     ctx: &RequestContext,
     comment: &CommentRow,
     hearing: &HearingRow,
@@ -159,29 +75,56 @@ pub(super) fn visible(
     }
 }
 
-/// A comment as read under the plan's lock, for a compare-and-swap (see `hearings::unchanged`).
+/// Who changes a comment.
+pub(super) enum By {
+    /// Its author (or an admin): while it is submitted and the hearing open.
+    Author,
+    /// The plan's planners (the response), also after the hearing has closed.
+    Planner,
+}
+
+/// The one way a comment changes, inside a write transaction: the plan's lock first, the
+/// comment and its hearing read after it, only by whom `by` allows (404/403/409); `apply`
+/// checks the comment as read and compare-and-swaps it (`unchanged`), returning the rows it
+/// changed (none: 412 and rollback); then the comment after, with its audit record.
+pub(super) fn change_comment(
+    conn: &mut DbConnection,
+    ctx: &RequestContext,
+    id: &str,
+    action: &str,
+    by: By,
+    apply: impl FnOnce(&mut DbConnection, &CommentRow, &HearingRow) -> ApiResult<usize>,
+) -> ApiResult<Comment> {
+    let (row, hearing, plan) = lock_comment(conn, id)?;
+    match by {
+        By::Author => {
+            let caller = ctx.caller()?;
+            visible(ctx, &row, &hearing, &plan)?;
+            if !policy::may_change_comment(caller, &row.submitted_by) {
+                return Err(ApiError::Forbidden("only the comment's author changes it".into()));
+            }
+            if !row.submitted() {
+                return Err(ApiError::Conflict("the comment is withdrawn".into()));
+            }
+            hearing::comment_window(hearing.status()).map_err(ApiError::Conflict)?;
+        }
+        By::Planner => {
+            visible(ctx, &row, &hearing, &plan)?;
+            // The caller sees the comment: not allowed to change it is 403.
+            policy::authorize(ctx.caller.as_ref(), Action::EditPlan, Target::plan(&plan.municipality_code, true))?;
+        }
+    }
+    let before = Comment::try_from(row.clone())?;
+    expect_one(apply(conn, &row, &hearing)?)?;
+    let after = Comment::try_from(find_comment(conn, id)?)?;
+    audit::record(conn, ctx, action, "comment", id, snapshot(&before), snapshot(&after))?;
+    Ok(after)
+}
+
+/// A comment as read under the plan's lock, for a compare-and-swap: the update matches only
+/// while its revision is still the one read.
 pub(super) fn unchanged(row: &CommentRow) -> Unchanged<'_, comments::table, comments::id, comments::revision> {
     comments::table.filter(comments::id.eq(row.id.as_str())).filter(comments::revision.eq(row.revision))
-}
-
-/// The comment after a compare-and-swap that changed `count` rows (412 when none).
-pub(super) fn swapped(conn: &mut DbConnection, row: &CommentRow, count: usize) -> ApiResult<Comment> {
-    expect_one(count)?;
-    Comment::try_from(find_comment(conn, &row.id)?)
-}
-
-/// Refuses a change by anyone but the comment's author, or once it is withdrawn or the hearing
-/// is no longer open.
-fn authorize_author(ctx: &RequestContext, comment: &CommentRow, hearing: &HearingRow, plan: &PlanRow) -> ApiResult<()> {
-    let caller = ctx.caller()?;
-    visible(ctx, comment, hearing, plan)?;
-    if !policy::may_change_comment(caller, &comment.submitted_by) {
-        return Err(ApiError::Forbidden("only the comment's author changes it".into()));
-    }
-    if !comment.submitted() {
-        return Err(ApiError::Conflict("the comment is withdrawn".into()));
-    }
-    hearing::comment_window(hearing.status()).map_err(ApiError::Conflict)
 }
 
 /// The version in hearing, read as the service: whoever may comment may point at its items.
@@ -190,16 +133,26 @@ pub(super) fn hearing_document(conn: &mut DbConnection, cache: &VersionCache, ro
     Ok(versions::document_of(&versions::read(conn, cache, &ctx, &row.plan_id, row.version)?.0)?.document)
 }
 
+/// What a comment's target is in the version in hearing, in words ("MÅL 1: …"); `None` when the
+/// version has no such item.
+pub(super) fn target_label(target: &CommentTarget, document: &Document) -> Option<String> {
+    let id = target.id.as_str();
+    match target.target_type {
+        TargetType::Plan => (document.plan.id == id).then(|| format!("Planen: {}", document.plan.title)),
+        TargetType::Section => document.sections.iter().find(|s| s.id == id).map(|s| format!("Afsnit: {}", s.heading)),
+        TargetType::Goal => document.goals.iter().find(|g| g.id == id).map(|g| match &g.number {
+            Some(n) => format!("{n}: {}", g.title),
+            None => g.title.clone(),
+        }),
+        TargetType::Requirement => {
+            document.requirements().find(|(_, r)| r.id == id).map(|(_, r)| format!("Resultatkrav: {}", r.statement))
+        }
+    }
+}
+
 /// Checks that a comment's target is the plan or an item of the version in hearing.
 fn check_target(checks: &mut Checks, target: Option<&CommentTarget>, document: &Document) {
-    let Some(target) = target else { return };
-    let found = match target.target_type {
-        TargetType::Plan => document.plan.id == target.id,
-        TargetType::Section => document.sections.iter().any(|s| s.id == target.id),
-        TargetType::Goal => document.goals.iter().any(|g| g.id == target.id),
-        TargetType::Requirement => document.requirements().any(|(_, r)| r.id == target.id),
-    };
-    if !found {
+    if target.is_some_and(|t| target_label(t, document).is_none()) {
         checks.fail("target.id", "is not in the version in hearing");
     }
 }
@@ -436,39 +389,41 @@ pub async fn update_comment(
     let id = id.into_inner();
     let headers = req.headers().clone();
     let cache = state.versions.clone();
-    let comment = state
-        .db(move |conn| {
-            conn.write(|conn| {
-                let (row, hearing_row, plan) = lock_comment(conn, &id)?;
-                authorize_author(&ctx, &row, &hearing_row, &plan)?;
-                http::check_if_match(&headers, &http::etag(row.revision))?;
-                let before = Comment::try_from(row.clone())?;
-                let current =
-                    CommentPatch { body: before.body.clone(), stance: before.stance, target: before.target.clone() };
-                let read_only =
-                    ["id", "hearing_id", "party", "status", "submitted_at", "submitted_by", "response", "etag"];
-                let changed: CommentPatch = http::merge_patch(&current, &patch, &read_only)?;
-                let mut checks = Checks::new();
-                checks.text("body", &changed.body, 50_000);
-                check_target(&mut checks, changed.target.as_ref(), &hearing_document(conn, &cache, &hearing_row)?);
-                checks.finish()?;
-                let count = diesel::update(unchanged(&row))
-                    .set((
-                        comments::body.eq(&changed.body),
-                        comments::stance.eq(changed.stance.as_ref().map(storable)),
-                        comments::target_type.eq(changed.target.as_ref().map(|t| storable(&t.target_type))),
-                        comments::target_id.eq(changed.target.as_ref().map(|t| t.id.clone())),
-                        comments::updated_at.eq(now()),
-                        comments::revision.eq(row.revision + 1),
-                    ))
-                    .execute(conn)?;
-                let after = swapped(conn, &row, count)?;
-                audit::record(conn, &ctx, "update", "comment", &id, snapshot(&before), snapshot(&after))?;
-                Ok(after)
-            })
-        })
-        .await?;
+    let comment =
+        state.db(move |conn| conn.write(|conn| edit_comment(conn, &cache, &ctx, &id, &patch, &headers))).await?;
     Ok(http::updated(&comment.etag, &comment))
+}
+
+/// Applies its author's merge patch to a comment, with `If-Match` (inside a write).
+fn edit_comment(
+    conn: &mut DbConnection,
+    cache: &VersionCache,
+    ctx: &RequestContext,
+    id: &str,
+    patch: &serde_json::Value,
+    headers: &HeaderMap,
+) -> ApiResult<Comment> {
+    change_comment(conn, ctx, id, "update", By::Author, |conn, row, hearing| {
+        http::check_if_match(headers, &http::etag(row.revision))?;
+        let view = Comment::try_from(row.clone())?;
+        let current = CommentPatch { body: view.body, stance: view.stance, target: view.target };
+        let read_only = ["id", "hearing_id", "party", "status", "submitted_at", "submitted_by", "response", "etag"];
+        let changed: CommentPatch = http::merge_patch(&current, patch, &read_only)?;
+        let mut checks = Checks::new();
+        checks.text("body", &changed.body, 50_000);
+        check_target(&mut checks, changed.target.as_ref(), &hearing_document(conn, cache, hearing)?);
+        checks.finish()?;
+        Ok(diesel::update(unchanged(row))
+            .set((
+                comments::body.eq(&changed.body),
+                comments::stance.eq(changed.stance.as_ref().map(storable)),
+                comments::target_type.eq(changed.target.as_ref().map(|t| storable(&t.target_type))),
+                comments::target_id.eq(changed.target.as_ref().map(|t| t.id.clone())),
+                comments::updated_at.eq(now()),
+                comments::revision.eq(row.revision + 1),
+            ))
+            .execute(conn)?)
+    })
 }
 
 /// Withdraw a comment (its author, while the hearing is open; needs `If-Match`). The comment
@@ -491,19 +446,16 @@ pub async fn withdraw_comment(
     state
         .db(move |conn| {
             conn.write(|conn| {
-                let (row, hearing_row, plan) = lock_comment(conn, &id)?;
-                authorize_author(&ctx, &row, &hearing_row, &plan)?;
-                http::check_if_match(&headers, &http::etag(row.revision))?;
-                let before = Comment::try_from(row.clone())?;
-                let count = diesel::update(unchanged(&row))
-                    .set((
-                        comments::status.eq(storable(&CommentStatus::Withdrawn)),
-                        comments::updated_at.eq(now()),
-                        comments::revision.eq(row.revision + 1),
-                    ))
-                    .execute(conn)?;
-                let after = swapped(conn, &row, count)?;
-                audit::record(conn, &ctx, "withdraw", "comment", &id, snapshot(&before), snapshot(&after))
+                change_comment(conn, &ctx, &id, "withdraw", By::Author, |conn, row, _| {
+                    http::check_if_match(&headers, &http::etag(row.revision))?;
+                    Ok(diesel::update(unchanged(row))
+                        .set((
+                            comments::status.eq(storable(&CommentStatus::Withdrawn)),
+                            comments::updated_at.eq(now()),
+                            comments::revision.eq(row.revision + 1),
+                        ))
+                        .execute(conn)?)
+                })
             })
         })
         .await?;

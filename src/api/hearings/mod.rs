@@ -1,5 +1,6 @@
 //! Hearings on a version of a plan (here), the invited parties' comments (`comments`), the
-//! administration's responses (`responses`) and the hearing summary, høringsnotat (`summary`).
+//! administration's responses (`responses`) and the hearing summary, høringsnotat (`summary`);
+//! the stored rows and their JSON representations are in `views`.
 //!
 //! Who sees what is the policy's (`policy::hearing_access`, `policy::may_see_comment`): the
 //! plan's own readers see everything; a consultee sees the hearings its party is invited to (in
@@ -17,9 +18,11 @@
 mod comments;
 mod responses;
 mod summary;
+mod views;
 
+use actix_web::http::header::HeaderMap;
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime};
 use diesel::dsl::{Eq, Filter};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -37,89 +40,22 @@ use crate::auth::policy::{self, Action, HearingAccess, Target};
 use crate::auth::RequestContext;
 use crate::db::schema::{comments as comments_table, hearings, versions as versions_table};
 use crate::db::{expect_one, storable, DbConnection};
-use crate::domain::hearing::{self, CommentStatus, HearingStatus};
+use crate::domain::hearing::{CommentStatus, HearingStatus};
 use crate::domain::plan_status::{self, Event};
 use crate::domain::validate::Checks;
 use crate::error::{ApiError, ApiResult};
 use crate::{now, AppState};
 
 pub use comments::{
-    create_comment, get_comment, list_comments, submit_comment, update_comment, withdraw_comment, Comment,
-    CommentPatch, CommentQuery, CommentRow, CommentTarget, NewComment,
+    create_comment, get_comment, list_comments, submit_comment, update_comment, withdraw_comment, CommentPatch,
+    CommentQuery, NewComment,
 };
-pub use responses::{answer, respond, NewResponse, Response};
+pub use responses::{answer, respond, NewResponse};
 pub use summary::{hearing_summary, summary, PartyComments, Summary, SummaryComment};
+pub use views::{Comment, CommentRow, CommentTarget, Hearing, HearingRow, Response};
 
 /// Kept where the background settling used to live (it is the plan module's now).
 pub use crate::api::plan_state::settle_all;
-
-// ---- rows and views ----
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = hearings)]
-pub struct HearingRow {
-    pub id: String,
-    pub plan_id: String,
-    pub version: i32,
-    pub title: String,
-    pub description: Option<String>,
-    pub opens_at: NaiveDateTime,
-    pub closes_at: NaiveDateTime,
-    pub closed_at: Option<NaiveDateTime>,
-    pub parties: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub revision: i64,
-}
-
-impl HearingRow {
-    pub fn status(&self) -> HearingStatus {
-        hearing::status(self.opens_at, self.closes_at, self.closed_at, now())
-    }
-
-    fn parties(&self) -> ApiResult<Vec<String>> {
-        serde_json::from_str(&self.parties).map_err(|e| ApiError::Internal(format!("stored parties: {e}")))
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Hearing {
-    pub id: String,
-    pub plan_id: String,
-    /// The version in hearing.
-    pub version: i32,
-    #[schema(example = "Høring af beskæftigelsesplanen 2019")]
-    pub title: String,
-    pub description: Option<String>,
-    pub opens_at: DateTime<Utc>,
-    /// The deadline: comments are accepted until then.
-    pub closes_at: DateTime<Utc>,
-    /// When it was closed before its deadline.
-    pub closed_at: Option<DateTime<Utc>>,
-    #[schema(example = json!(["Handicaprådet", "RAR Hovedstaden"]))]
-    pub parties: Vec<String>,
-    pub status: HearingStatus,
-    pub etag: String,
-}
-
-impl TryFrom<HearingRow> for Hearing {
-    type Error = ApiError;
-    fn try_from(row: HearingRow) -> ApiResult<Self> {
-        Ok(Hearing {
-            status: row.status(),
-            parties: row.parties()?,
-            etag: http::etag(row.revision),
-            id: row.id,
-            plan_id: row.plan_id,
-            version: row.version,
-            title: row.title,
-            description: row.description,
-            opens_at: row.opens_at.and_utc(),
-            closes_at: row.closes_at.and_utc(),
-            closed_at: row.closed_at.map(|at| at.and_utc()),
-        })
-    }
-}
 
 // ---- loading, locking, visibility ----
 
@@ -152,13 +88,6 @@ fn access(ctx: &RequestContext, plan: &PlanRow, row: &HearingRow) -> ApiResult<H
     let closed = row.status() == HearingStatus::Closed;
     policy::hearing_access(ctx.caller.as_ref(), &plan.municipality_code, &row.parties()?, closed)
         .ok_or_else(|| ApiError::NotFound("no such hearing, or it is not visible to this caller".into()))
-}
-
-/// Refuses a change by anyone but the plan's planners: 404 when the caller does not see the
-/// hearing, 403 when it sees it but may not change it.
-fn authorize_change(ctx: &RequestContext, plan: &PlanRow, row: &HearingRow) -> ApiResult<()> {
-    access(ctx, plan, row)?;
-    policy::authorize(ctx.caller.as_ref(), Action::EditPlan, Target::plan(&plan.municipality_code, true))
 }
 
 /// The invited parties of each hearing on version `number` of a plan, for
@@ -419,56 +348,76 @@ pub async fn update_hearing(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let headers = req.headers().clone();
-    let hearing = state
-        .db(move |conn| {
-            conn.write(|conn| {
-                let (row, plan) = lock_hearing(conn, &id)?;
-                authorize_change(&ctx, &plan, &row)?;
-                http::check_if_match(&headers, &http::etag(row.revision))?;
-                if row.status() == HearingStatus::Closed {
-                    return Err(ApiError::Conflict("the hearing is closed".into()));
-                }
-                let before = Hearing::try_from(row.clone())?;
-                let current = HearingPatch {
-                    title: row.title.clone(),
-                    description: row.description.clone(),
-                    closes_at: before.closes_at.to_rfc3339(),
-                };
-                let read_only = ["id", "plan_id", "version", "opens_at", "closed_at", "parties", "status", "etag"];
-                let changed: HearingPatch = http::merge_patch(&current, &patch, &read_only)?;
-                let mut checks = Checks::new();
-                checks.text("title", &changed.title, 300);
-                checks.optional_text("description", changed.description.as_deref(), 20_000);
-                let closes_at = parse_time(&mut checks, "closes_at", &changed.closes_at);
-                if closes_at.is_some_and(|c| c <= now().max(row.opens_at)) {
-                    checks.fail("closes_at", "must be later than opens_at and than now; close it to end it now");
-                }
-                checks.finish()?;
-                let count = diesel::update(unchanged(&row))
-                    .set((
-                        hearings::title.eq(changed.title.trim()),
-                        hearings::description.eq(&changed.description),
-                        hearings::closes_at.eq(closes_at.expect("checked")),
-                        hearings::updated_at.eq(now()),
-                        hearings::revision.eq(row.revision + 1),
-                    ))
-                    .execute(conn)?;
-                expect_one(count)?;
-                let after = Hearing::try_from(find_hearing(conn, &id)?)?;
-                audit::record(conn, &ctx, "update", "hearing", &id, snapshot(&before), snapshot(&after))?;
-                Ok(after)
-            })
-        })
-        .await?;
+    let hearing = state.db(move |conn| conn.write(|conn| edit_hearing(conn, &ctx, &id, &patch, &headers))).await?;
     Ok(http::updated(&hearing.etag, &hearing))
+}
+
+/// Applies a merge patch to a hearing that is not closed, with `If-Match` (inside a write).
+fn edit_hearing(
+    conn: &mut DbConnection,
+    ctx: &RequestContext,
+    id: &str,
+    patch: &serde_json::Value,
+    headers: &HeaderMap,
+) -> ApiResult<Hearing> {
+    change_hearing(conn, ctx, id, "update", |conn, row| {
+        http::check_if_match(headers, &http::etag(row.revision))?;
+        if row.status() == HearingStatus::Closed {
+            return Err(ApiError::Conflict("the hearing is closed".into()));
+        }
+        let current = HearingPatch {
+            title: row.title.clone(),
+            description: row.description.clone(),
+            closes_at: row.closes_at.and_utc().to_rfc3339(),
+        };
+        let read_only = ["id", "plan_id", "version", "opens_at", "closed_at", "parties", "status", "etag"];
+        let changed: HearingPatch = http::merge_patch(&current, patch, &read_only)?;
+        let mut checks = Checks::new();
+        checks.text("title", &changed.title, 300);
+        checks.optional_text("description", changed.description.as_deref(), 20_000);
+        let closes_at = parse_time(&mut checks, "closes_at", &changed.closes_at);
+        if closes_at.is_some_and(|c| c <= now().max(row.opens_at)) {
+            checks.fail("closes_at", "must be later than opens_at and than now; close it to end it now");
+        }
+        checks.finish()?;
+        Ok(diesel::update(unchanged(row))
+            .set((
+                hearings::title.eq(changed.title.trim()),
+                hearings::description.eq(&changed.description),
+                hearings::closes_at.eq(closes_at.expect("checked")),
+                hearings::updated_at.eq(now()),
+                hearings::revision.eq(row.revision + 1),
+            ))
+            .execute(conn)?)
+    })
+}
+
+/// The one way a hearing changes, inside a write transaction: the plan's lock first, the
+/// hearing read after it, only by the plan's planners (404/403); `apply` checks the hearing as
+/// read and compare-and-swaps it (`unchanged`), returning the rows it changed (none: 412 and
+/// rollback); then the hearing after, with its audit record.
+fn change_hearing(
+    conn: &mut DbConnection,
+    ctx: &RequestContext,
+    id: &str,
+    action: &str,
+    apply: impl FnOnce(&mut DbConnection, &HearingRow) -> ApiResult<usize>,
+) -> ApiResult<Hearing> {
+    let (row, plan) = lock_hearing(conn, id)?;
+    access(ctx, &plan, &row)?;
+    policy::authorize(ctx.caller.as_ref(), Action::EditPlan, Target::plan(&plan.municipality_code, true))?;
+    let before = Hearing::try_from(row.clone())?;
+    expect_one(apply(conn, &row)?)?;
+    let after = Hearing::try_from(find_hearing(conn, id)?)?;
+    audit::record(conn, ctx, action, "hearing", id, snapshot(&before), snapshot(&after))?;
+    Ok(after)
 }
 
 /// The rows of `T` with one id and revision: what a compare-and-swap updates.
 type Unchanged<'a, T, Id, Revision> = Filter<Filter<T, Eq<Id, &'a str>>, Eq<Revision, i64>>;
 
-/// A hearing as read under the plan's lock, for a compare-and-swap: the update or delete
-/// matches only while its revision is still the one read (`expect_one`: 412 and rollback
-/// otherwise).
+/// A hearing as read under the plan's lock, for a compare-and-swap: the update matches only
+/// while its revision is still the one read.
 fn unchanged(row: &HearingRow) -> Unchanged<'_, hearings::table, hearings::id, hearings::revision> {
     hearings::table.filter(hearings::id.eq(row.id.as_str())).filter(hearings::revision.eq(row.revision))
 }
@@ -495,22 +444,18 @@ pub async fn close_hearing(
 /// Closes a hearing now; the plan leaves `in_hearing` when no other hearing of it is open.
 pub fn close(conn: &mut DbConnection, ctx: &RequestContext, id: &str) -> ApiResult<Hearing> {
     conn.write(|conn| {
-        let (row, plan) = lock_hearing(conn, id)?;
-        authorize_change(ctx, &plan, &row)?;
-        if row.status() == HearingStatus::Closed {
-            return Err(ApiError::Conflict("the hearing is already closed".into()));
-        }
-        let before = Hearing::try_from(row.clone())?;
-        let count = diesel::update(unchanged(&row))
-            .set((
-                hearings::closed_at.eq(Some(now())),
-                hearings::updated_at.eq(now()),
-                hearings::revision.eq(row.revision + 1),
-            ))
-            .execute(conn)?;
-        expect_one(count)?;
-        let after = Hearing::try_from(find_hearing(conn, id)?)?;
-        audit::record(conn, ctx, "close", "hearing", id, snapshot(&before), snapshot(&after))?;
+        let after = change_hearing(conn, ctx, id, "close", |conn, row| {
+            if row.status() == HearingStatus::Closed {
+                return Err(ApiError::Conflict("the hearing is already closed".into()));
+            }
+            Ok(diesel::update(unchanged(row))
+                .set((
+                    hearings::closed_at.eq(Some(now())),
+                    hearings::updated_at.eq(now()),
+                    hearings::revision.eq(row.revision + 1),
+                ))
+                .execute(conn)?)
+        })?;
         // Settles the plan in the same transaction when this was its last open hearing.
         plan_state::lock(conn, &after.plan_id)?;
         Ok(after)

@@ -9,17 +9,16 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::comments::{hearing_document, Comment, CommentRow, CommentTarget};
-use super::responses::Response;
-use super::{access, load_hearing, Hearing};
+use super::comments::{hearing_document, target_label};
+use super::views::{Comment, CommentRow, CommentTarget, Hearing, Response};
+use super::{access, load_hearing};
 use crate::api::docs::ItemProblems;
 use crate::api::versions::VersionCache;
 use crate::auth::policy::HearingAccess;
 use crate::auth::RequestContext;
 use crate::db::schema::comments;
 use crate::db::{storable, DbConnection};
-use crate::domain::document::Document;
-use crate::domain::hearing::{CommentStatus, HearingStatus, Stance, TargetType};
+use crate::domain::hearing::{CommentStatus, HearingStatus, Stance};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::render;
 use crate::AppState;
@@ -51,23 +50,6 @@ pub struct Summary {
     pub parties: Vec<PartyComments>,
     /// Submitted comments without a response.
     pub unanswered: usize,
-}
-
-fn target_label(target: &CommentTarget, document: &Document) -> Option<String> {
-    match target.target_type {
-        TargetType::Plan => Some(format!("Planen: {}", document.plan.title)),
-        TargetType::Section => {
-            document.sections.iter().find(|s| s.id == target.id).map(|s| format!("Afsnit: {}", s.heading))
-        }
-        TargetType::Goal => document.goals.iter().find(|g| g.id == target.id).map(|g| match &g.number {
-            Some(n) => format!("{n}: {}", g.title),
-            None => g.title.clone(),
-        }),
-        TargetType::Requirement => document
-            .requirements()
-            .find(|(_, r)| r.id == target.id)
-            .map(|(_, r)| format!("Resultatkrav: {}", r.statement)),
-    }
 }
 
 pub fn summary(
