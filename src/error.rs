@@ -26,6 +26,26 @@ pub struct Problem {
     /// Present when a decision is refused because its version is not ready (409).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blockers: Vec<Blocker>,
+    /// On validation failures (422): how many rules the request broke. `errors` lists at most
+    /// the first 100 of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 1)]
+    pub error_count: Option<usize>,
+}
+
+/// A validation problem lists at most this many errors (a bad CSV can have tens of thousands).
+pub const MAX_LISTED_ERRORS: usize = 100;
+/// And its `detail` names at most this many.
+const ERRORS_IN_DETAIL: usize = 10;
+
+fn validation_detail(errors: &[FieldError]) -> String {
+    let named: Vec<String> =
+        errors.iter().take(ERRORS_IN_DETAIL).map(|e| format!("{}: {}", e.field, e.message)).collect();
+    let more = match errors.len().saturating_sub(ERRORS_IN_DETAIL) {
+        0 => String::new(),
+        n => format!("; and {n} more"),
+    };
+    format!("the request breaks {} rule(s): {}{more}", errors.len(), named.join("; "))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +74,7 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     NotAcceptable(String),
-    #[error("the request breaks {} rule(s): {}", .0.len(), .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    #[error("{}", validation_detail(.0))]
     Validation(Vec<FieldError>),
     #[error("too many failed attempts; retry in {0} s")]
     TooManyRequests(u64),
@@ -63,6 +83,10 @@ pub enum ApiError {
     /// Unexpected: logged with the request id, answered without details.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An error the HTTP layer raises with its own status: a request body that does not arrive
+    /// in time (408), and actix's own error responses turned into problems (`api::http`).
+    #[error("{1}")]
+    Http(StatusCode, String),
 }
 
 impl ApiError {
@@ -88,6 +112,7 @@ impl ApiError {
             ApiError::TooManyRequests(_) => ("too-many-requests", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
+            ApiError::Http(status, _) => http_kind(*status),
         }
     }
 
@@ -97,9 +122,11 @@ impl ApiError {
             ApiError::Internal(_) => "an unexpected error occurred; the request id identifies it in the log".to_owned(),
             other => other.to_string(),
         };
-        let errors = match self {
-            ApiError::Validation(errors) => errors.clone(),
-            _ => Vec::new(),
+        let (errors, error_count) = match self {
+            ApiError::Validation(errors) => {
+                (errors.iter().take(MAX_LISTED_ERRORS).cloned().collect(), Some(errors.len()))
+            }
+            _ => (Vec::new(), None),
         };
         let blockers = match self {
             ApiError::NotReady(blockers) => blockers.clone(),
@@ -112,6 +139,7 @@ impl ApiError {
             detail,
             errors,
             blockers,
+            error_count,
         }
     }
 }
@@ -134,6 +162,7 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Http(status, _) => *status,
         }
     }
 
@@ -163,6 +192,31 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The problem type and title of an error status that has no variant of its own.
+fn http_kind(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("bad-request", "Bad request"),
+        401 => ("unauthorized", "Unauthorized"),
+        403 => ("forbidden", "Forbidden"),
+        404 => ("not-found", "Not found"),
+        405 => ("method-not-allowed", "Method not allowed"),
+        406 => ("not-acceptable", "Not acceptable"),
+        408 => ("request-timeout", "Request timeout"),
+        409 => ("conflict", "Conflict"),
+        411 => ("length-required", "Length required"),
+        413 => ("payload-too-large", "Payload too large"),
+        414 => ("uri-too-long", "URI too long"),
+        415 => ("unsupported-media-type", "Unsupported media type"),
+        417 => ("expectation-failed", "Expectation failed"),
+        429 => ("too-many-requests", "Too many requests"),
+        431 => ("request-header-fields-too-large", "Request header fields too large"),
+        500 => ("internal", "Internal server error"),
+        503 => ("unavailable", "Service unavailable"),
+        code if code >= 500 => ("server-error", "Server error"),
+        _ => ("client-error", "Client error"),
+    }
+}
+
 /// Input that breaks the domain's rules: 422 with every field error.
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> Self {
@@ -182,8 +236,16 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 ApiError::Conflict("the change would leave a reference to something that does not exist".into())
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::Unavailable("the database connection was lost; retry".into())
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info)
+                if info.message() == crate::db::COMMIT_UNKNOWN =>
+            {
+                crate::db::note_connection_lost();
+                ApiError::Unavailable(crate::db::COMMIT_UNKNOWN.into())
+            }
+            ref lost if crate::db::is_connection_lost(lost) => {
+                tracing::warn!(error = %lost, "database connection lost");
+                crate::db::note_connection_lost();
+                ApiError::Unavailable("the database connection was lost before anything was stored; retry".into())
             }
             // A NUL character that reached PostgreSQL through a field no rule checks.
             Error::DatabaseError(_, info) if info.message().contains("0x00") => {

@@ -40,6 +40,10 @@ pub const LOGIN_FAILURES_ALLOWED: u32 = 5;
 pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const CONCURRENT_PASSWORD_CHECKS: usize = 4;
 pub const HEARING_SETTLE_INTERVAL: Duration = Duration::from_secs(60);
+/// Time a client has to send a request's head (line and headers).
+pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections the kernel holds for us while every worker is at its `max_connections`.
+pub const LISTEN_BACKLOG: u32 = 1024;
 
 /// What every request shares: the pool, the settings, token keys, the login limiter and the
 /// metrics registry.
@@ -121,7 +125,7 @@ impl AppState {
     {
         let pool = self.pool.clone();
         web::block(move || {
-            let mut conn = pool.get()?;
+            let mut conn = db::checkout(&pool)?;
             work(&mut conn)
         })
         .await?
@@ -185,6 +189,7 @@ pub fn app(
         .default_service(web::to(api::http::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::guard))
         .wrap(actix_web::middleware::from_fn(auth::authenticate_requests))
+        .wrap(actix_web::middleware::from_fn(api::deadline::body_deadline))
         .wrap_fn(|req, srv| {
             let refused = api::http::uri_has_nul(&req);
             let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
@@ -203,6 +208,7 @@ pub fn app(
             }
         })
         .wrap(Condition::new(cors.is_some(), cors.unwrap_or_default()))
+        .wrap(actix_web::middleware::from_fn(api::http::problems_for_bare_errors))
         .wrap(state.metrics.clone())
         .wrap(TracingLogger::default())
 }
@@ -226,6 +232,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
     let bind = settings.bind.clone();
     let workers = settings.workers;
     let blocking_threads = settings.db_pool_size as usize + 2;
+    let max_connections = settings.max_connections;
     let state = web::block(move || AppState::new(settings)).await.map_err(|e| e.to_string())??;
     let server_state = state.clone();
     let mut server = actix_web::HttpServer::new(move || app(server_state.clone()))
@@ -233,6 +240,15 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
         // Database work runs on the blocking pool; more threads than connections only wait, and
         // each costs memory.
         .worker_max_blocking_threads(blocking_threads)
+        // Slow clients must not hold connections (and file descriptors) for ever: the request
+        // head must arrive within the timeout (408 otherwise; the body has its own deadline in
+        // `api::deadline`), and a connection being closed gets a moment to finish.
+        .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        // actix accepts 25,000 connections per worker by default, more than the file descriptors
+        // of a typical process; past this bound new clients wait in the backlog instead.
+        .max_connections(max_connections)
+        .backlog(LISTEN_BACKLOG)
         .bind(&bind)
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     if let Some(workers) = workers {

@@ -100,8 +100,9 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        // A connection handed back inside a transaction (a panic mid-way) is not reused.
-        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+        // A connection handed back inside a transaction (a panic mid-way) is not reused, nor one
+        // whose server went away (the pool hands it back on the thread that saw it fail).
+        CONNECTION_LOST.take() || <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
     }
 }
 
@@ -125,6 +126,65 @@ impl Manager {
             }
         }
     }
+}
+
+thread_local! {
+    /// Set on the thread whose connection failed at the connection level, until the pool takes
+    /// the connection back (on that same thread, as `AppState::db` drops it) and discards it.
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Until when (Unix seconds) checkouts test their connection first: after one connection was
+/// found dead, its idle siblings most likely are too (the server restarted).
+static SUSPECT_UNTIL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+const SUSPECT_FOR: Duration = Duration::from_secs(30);
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Whether an error means the connection itself is gone (the server restarted or dropped it),
+/// rather than that a statement failed.
+pub fn is_connection_lost(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match error {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                "server closed the connection",
+                "no connection to the server",
+                "terminating connection",
+                "connection to server",
+            ]
+            .iter()
+            .any(|sign| message.contains(sign))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+/// Marks this thread's connection for discarding and makes the next checkouts test theirs.
+pub fn note_connection_lost() {
+    CONNECTION_LOST.set(true);
+    SUSPECT_UNTIL.store(unix_now() + SUSPECT_FOR.as_secs(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A pooled connection that works: while connections are suspect (one was just found dead),
+/// each is tested first and a dead one is discarded for the next, so a restarted server costs
+/// at most the request that found it gone.
+pub fn checkout(pool: &Pool) -> Result<r2d2::PooledConnection<Manager>, r2d2::PoolError> {
+    let suspect = || SUSPECT_UNTIL.load(std::sync::atomic::Ordering::Relaxed) > unix_now();
+    for _ in 0..pool.max_size() {
+        let mut conn = pool.get()?;
+        if !suspect() || conn.ping().is_ok() {
+            return Ok(conn);
+        }
+        note_connection_lost();
+        drop(conn);
+    }
+    pool.get()
 }
 
 /// Opens a pool; creates the SQLite file's folder when needed.
@@ -165,6 +225,11 @@ pub fn revert_all(conn: &mut DbConnection) -> Result<(), String> {
     result.map_err(|e| format!("revert failed: {e}"))
 }
 
+/// What a write learns when the connection goes while it commits.
+pub const COMMIT_UNKNOWN: &str =
+    "the database connection was lost while the change was committed, so it may or may not \
+     have been stored; retry with the same Idempotency-Key, which returns the first outcome if it was";
+
 impl DbConnection {
     /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock
     /// up front: two deferred transactions that both read and then write would otherwise
@@ -185,10 +250,15 @@ impl DbConnection {
             DbConnection::Postgres(_) => <DbConnection as Connection>::TransactionManager::begin_transaction(self)?,
         }
         match f(self) {
-            Ok(value) => {
-                <DbConnection as Connection>::TransactionManager::commit_transaction(self)?;
-                Ok(value)
-            }
+            Ok(value) => match <DbConnection as Connection>::TransactionManager::commit_transaction(self) {
+                Ok(()) => Ok(value),
+                // The server may have stored the change before the connection went: say so.
+                Err(error) if is_connection_lost(&error) => Err(E::from(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection,
+                    Box::new(COMMIT_UNKNOWN.to_owned()),
+                ))),
+                Err(error) => Err(E::from(error)),
+            },
             Err(error) => {
                 // The original error is what the caller needs; a failed rollback leaves the
                 // connection marked broken and the pool discards it.

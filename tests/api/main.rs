@@ -13,6 +13,7 @@ mod auth;
 mod content;
 mod demo;
 mod durability;
+mod faults;
 mod follow_up;
 mod hearings;
 mod idempotency;

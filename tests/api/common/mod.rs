@@ -31,7 +31,8 @@ impl TestDatabase {
                 let mut conn = diesel::PgConnection::establish(&base_url).expect("TEST_DATABASE_URL reachable");
                 diesel::sql_query(format!("CREATE SCHEMA {schema}")).execute(&mut conn).expect("create schema");
                 let separator = if base_url.contains('?') { '&' } else { '?' };
-                let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
+                // The application name lets a test find this app's server connections (faults).
+                let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}&application_name={schema}");
                 TestDatabase::Postgres { base_url, schema, url }
             }
             _ => {
@@ -47,6 +48,25 @@ impl TestDatabase {
             TestDatabase::Sqlite(_, path) => path,
             TestDatabase::Postgres { url, .. } => url,
         }
+    }
+
+    /// Ends this database's server connections from the server side, as a restart does;
+    /// returns how many there were. PostgreSQL only.
+    pub fn drop_server_connections(&self) -> i64 {
+        let TestDatabase::Postgres { base_url, schema, .. } = self else { panic!("PostgreSQL only") };
+        #[derive(diesel::QueryableByName)]
+        struct Ended {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            ended: i64,
+        }
+        let mut conn = diesel::PgConnection::establish(base_url).expect("TEST_DATABASE_URL reachable");
+        let query =
+            "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity WHERE application_name = $1";
+        diesel::sql_query(query)
+            .bind::<diesel::sql_types::Text, _>(schema.as_str())
+            .get_result::<Ended>(&mut conn)
+            .expect("terminate backends")
+            .ended
     }
 
     pub fn is_postgres(&self) -> bool {
