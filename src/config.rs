@@ -32,6 +32,15 @@ pub struct Settings {
     #[arg(long = "body-limit", env = "BESKPLAN_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,
 
+    /// Seconds a request body may take to arrive in full, from when its headers were read;
+    /// a slower body is answered 408 and its connection closed (0: no deadline).
+    #[arg(long = "body-timeout-secs", env = "BESKPLAN_BODY_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub body_timeout_secs: u64,
+
+    /// Connections each HTTP worker serves at once; further ones wait in the listen backlog.
+    #[arg(long = "max-connections", env = "BESKPLAN_MAX_CONNECTIONS", default_value_t = 1024, global = true)]
+    pub max_connections: usize,
+
     /// Database connections in the pool.
     #[arg(long = "db-pool-size", env = "BESKPLAN_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
@@ -93,6 +102,8 @@ impl Settings {
             bind: "127.0.0.1:0".into(),
             cors_origins: Vec::new(),
             body_limit: 1024 * 1024,
+            body_timeout_secs: 30,
+            max_connections: 1024,
             db_pool_size: 4,
             workers: None,
             jwt_secret: None,

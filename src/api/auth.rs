@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::api::audit;
 use crate::auth::tokens::TOKEN_SECONDS;
-use crate::auth::{passwords, principals, PrincipalKind, RequestContext, Role};
+use crate::auth::{limiter, passwords, principals, PrincipalKind, RequestContext, Role};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::AppState;
 
@@ -52,6 +52,18 @@ fn parse_token_request(req: &HttpRequest, body: &[u8]) -> ApiResult<TokenRequest
     }
 }
 
+/// Longest username or client id the token endpoint looks up.
+pub const MAX_PRINCIPAL_BYTES: usize = 255;
+
+/// A failed principal as logged: whole if it could be a username (64 characters), else cut.
+fn log_form(principal: &str) -> String {
+    const SHOWN: usize = 64;
+    match principal.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &principal[..cut], principal.len()),
+        None => principal.to_owned(),
+    }
+}
+
 fn bad_credentials() -> ApiError {
     ApiError::Unauthorized("the credentials are not valid".into())
 }
@@ -75,7 +87,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 /// `grant_type=client_credentials` with `client_id` and `client_secret` (in the body, or as HTTP
 /// Basic authentication). Wrong credentials get the same 401, in about the same time, whether or
 /// not the user exists; after 5 failures within 15 minutes for one username or client, or from
-/// one address, attempts are refused with 429 and `Retry-After`.
+/// one address, attempts are refused with 429 and `Retry-After`. A username or client id over
+/// 255 bytes is refused with 400.
 #[utoipa::path(
     tag = "auth",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
@@ -108,6 +121,12 @@ pub async fn issue_token(req: HttpRequest, state: web::Data<AppState>, body: web
         },
         other => return Err(ApiError::BadRequest(format!("unsupported grant_type {other:?}"))),
     };
+    // Usernames are at most 64 characters and client ids are generated: anything much longer is
+    // not a principal, and is refused before it costs a hash check or a place in the limiter.
+    if principal_key.len() > MAX_PRINCIPAL_BYTES {
+        let field = if is_client { "client_id" } else { "username" };
+        return Err(ApiError::BadRequest(format!("{field} must be at most {MAX_PRINCIPAL_BYTES} bytes")));
+    }
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
     let limiter_keys = [format!("principal:{principal_key}"), format!("ip:{address}")];
     // Counted before the check, so that parallel guesses cannot all slip under the limit.
@@ -142,7 +161,13 @@ pub async fn issue_token(req: HttpRequest, state: web::Data<AppState>, body: web
     let caller = match principal {
         Some(principal) if verified && principal.active => principal.caller()?,
         _ => {
-            tracing::info!(principal = %principal_key, %address, "failed login");
+            // Never the whole name: it may be huge, or a password typed into the wrong field.
+            tracing::info!(
+                principal = %log_form(&principal_key),
+                principal_hash = %limiter::short_hash(&principal_key),
+                %address,
+                "failed login"
+            );
             return Err(bad_credentials());
         }
     };

@@ -1,7 +1,9 @@
 //! The HTTP conventions every resource shares: lists and their `Link` header, ETags and
 //! conditional requests, JSON merge patches, and problem+json for actix's own extractor errors.
 
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -335,6 +337,70 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpRes
 pub fn uri_has_nul(req: &actix_web::dev::ServiceRequest) -> bool {
     let uri = req.uri().to_string();
     uri.contains('\0') || uri.to_ascii_lowercase().contains("%00")
+}
+
+/// Problem+json for the error responses that actix and the services it hosts build themselves:
+/// a body over the limit where the handler reads raw bytes (the token endpoint) is `text/plain`,
+/// a file missing under `/docs/` an empty 404. The errors of the HTTP layer proper — a malformed
+/// request head (400), headers too large (431), a head that does not arrive in time (408) — are
+/// written by actix-http before any application code runs, and stay empty-bodied.
+pub async fn problems_for_bare_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<BoxBody>, actix_web::Error> {
+    match next.call(req).await {
+        Ok(response) if is_bare_error(response.response()) => {
+            let (http_req, response) = response.into_parts();
+            let problem = as_problem(response.map_into_boxed_body(), Some(http_req.path())).await;
+            Ok(actix_web::dev::ServiceResponse::new(http_req, problem))
+        }
+        Ok(response) => Ok(response.map_into_boxed_body()),
+        Err(error) => {
+            // Some errors give their response only once (`InternalError`): pass on the one taken.
+            let mut response = error.error_response();
+            if is_bare_error(&response) {
+                response = as_problem(response, None).await;
+            }
+            Err(actix_web::error::InternalError::from_response(error.to_string(), response).into())
+        }
+    }
+}
+
+fn is_bare_error<B>(response: &HttpResponse<B>) -> bool {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    (status.is_client_error() || status.is_server_error()) && !is_problem
+}
+
+/// The same response (status, headers) with a problem for its body; its text, if short, is the
+/// problem's detail.
+async fn as_problem(response: HttpResponse, path: Option<&str>) -> HttpResponse {
+    let status = response.status();
+    let (mut head, body) = response.into_parts();
+    // actix's messages are one short line; anything longer is not meant for the client.
+    let text = match actix_web::body::to_bytes_limited(body, 512).await {
+        Ok(Ok(bytes)) => String::from_utf8(bytes.to_vec()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let text = text.trim();
+    let detail = match (text.is_empty(), path) {
+        (false, _) => text.to_owned(),
+        (true, Some(path)) if status == StatusCode::NOT_FOUND => format!("no resource at {path}"),
+        (true, _) => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let error = if status.is_server_error() {
+        tracing::error!(%status, cause = %detail, "error response from the HTTP layer");
+        ApiError::Internal(detail)
+    } else {
+        ApiError::Http(status, detail)
+    };
+    let body = serde_json::to_vec(&error.problem()).unwrap_or_default();
+    head.headers_mut().remove(header::CONTENT_LENGTH);
+    head.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+    head.set_body(BoxBody::new(body))
 }
 
 #[cfg(test)]

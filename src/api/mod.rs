@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod content;
 pub use content::{focus_areas, follow_up_measures, goals, requirements, sections};
+pub mod deadline;
 pub mod docs;
 pub mod follow_up;
 pub mod hearings;

@@ -37,7 +37,7 @@ impl Checks {
 
     /// Text that must be present (not blank) and at most `max` characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) {
-        if value.trim().is_empty() {
+        if is_blank(value) {
             self.fail(field, "must not be blank");
         }
         self.optional_text(field, Some(value), max);
@@ -82,6 +82,14 @@ impl Checks {
     }
 }
 
+/// Whether a text shows nothing: only whitespace and characters that render as nothing (zero-width
+/// spaces and joiners, word joiner, byte order mark, soft hyphen), which `str::trim` keeps.
+pub fn is_blank(value: &str) -> bool {
+    value.chars().all(|c| {
+        c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
+    })
+}
+
 /// Danish municipality codes (kommunekoder) are three digits, e.g. "185" Tårnby, "101" København.
 pub fn is_municipality_code(code: &str) -> bool {
     code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())
@@ -98,6 +106,22 @@ mod tests {
         }
         for bad in ["", "18", "1850", "18a", " 85", "١٨٥"] {
             assert!(!is_municipality_code(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_of_only_invisible_characters_is_blank() {
+        for blank in
+            ["", "   ", "\u{200B}", "\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}", " \u{200B}\t\u{00A0}\n", "\u{00AD}"]
+        {
+            let mut checks = Checks::new();
+            checks.text("title", blank, 100);
+            assert_eq!(checks.finish(), Err(Invalid(vec![FieldError::new("title", "must not be blank")])), "{blank:?}");
+        }
+        for shown in ["a", "\u{200B}a\u{200B}", "Beskæftigelsesplan 2017", "\u{200D}👍"] {
+            let mut checks = Checks::new();
+            checks.text("title", shown, 100);
+            assert_eq!(checks.finish(), Ok(()), "{shown:?}");
         }
     }
 
