@@ -17,6 +17,7 @@ mod faults;
 mod follow_up;
 mod hearings;
 mod idempotency;
+mod limits;
 mod migrations;
 mod municipalities;
 mod operations;
