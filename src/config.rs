@@ -45,6 +45,11 @@ pub struct Settings {
     #[arg(long = "db-pool-size", env = "BESKPLAN_DB_POOL_SIZE", default_value_t = 8, global = true)]
     pub db_pool_size: u32,
 
+    /// Largest size in MiB the SQLite database may grow to; past it writes answer 507 (as on a
+    /// full disk) and readiness fails. Unlimited by default; PostgreSQL ignores it.
+    #[arg(long = "sqlite-max-size-mb", env = "BESKPLAN_SQLITE_MAX_SIZE_MB", global = true)]
+    pub sqlite_max_size_mb: Option<u64>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "BESKPLAN_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -105,6 +110,7 @@ impl Settings {
             body_timeout_secs: 30,
             max_connections: 1024,
             db_pool_size: 4,
+            sqlite_max_size_mb: None,
             workers: None,
             jwt_secret: None,
             jwt_public_key: None,

@@ -80,6 +80,9 @@ pub enum ApiError {
     TooManyRequests(u64),
     #[error("{0}")]
     Unavailable(String),
+    /// No room to store the change (a full disk, or the SQLite size cap): nothing was stored.
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// Unexpected: logged with the request id, answered without details.
     #[error("internal error: {0}")]
     Internal(String),
@@ -111,6 +114,7 @@ impl ApiError {
             ApiError::Validation(_) => ("validation", "Validation failed"),
             ApiError::TooManyRequests(_) => ("too-many-requests", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::InsufficientStorage(_) => ("storage-full", "Insufficient storage"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
             ApiError::Http(status, _) => http_kind(*status),
         }
@@ -161,6 +165,7 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Http(status, _) => *status,
         }
@@ -179,6 +184,10 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            // Space comes back by an operator's hand, not in a second.
+            ApiError::InsufficientStorage(_) => {
+                response.insert_header((header::RETRY_AFTER, "60"));
             }
             ApiError::TooManyRequests(seconds) => {
                 response.insert_header((header::RETRY_AFTER, seconds.to_string()));
@@ -212,6 +221,7 @@ fn http_kind(status: StatusCode) -> (&'static str, &'static str) {
         431 => ("request-header-fields-too-large", "Request header fields too large"),
         500 => ("internal", "Internal server error"),
         503 => ("unavailable", "Service unavailable"),
+        507 => ("storage-full", "Insufficient storage"),
         code if code >= 500 => ("server-error", "Server error"),
         _ => ("client-error", "Client error"),
     }
@@ -250,6 +260,15 @@ impl From<diesel::result::Error> for ApiError {
             // A NUL character that reached PostgreSQL through a field no rule checks.
             Error::DatabaseError(_, info) if info.message().contains("0x00") => {
                 ApiError::BadRequest("text must not contain NUL characters".into())
+            }
+            Error::DatabaseError(_, info) if crate::db::storage::is_storage_full(info.message()) => {
+                tracing::error!(error = %info.message(), "a write was refused: no room to store it");
+                crate::db::storage::note_storage_full();
+                ApiError::InsufficientStorage(
+                    "the database has no room to store the change (its disk is full or it has reached its size cap); \
+                     nothing was stored"
+                        .into(),
+                )
             }
             Error::DatabaseError(_, info) if is_busy(info.message()) => {
                 ApiError::Unavailable("the database is busy; retry".into())

@@ -69,7 +69,7 @@ impl AppState {
         let url = DatabaseUrl::parse(&settings.database_url);
         let statements = prometheus::IntCounter::new("beskplan_db_statements_total", "SQL statements run")
             .map_err(|e| format!("metrics: {e}"))?;
-        let pool = db::connect(&url, settings.db_pool_size, statements.clone())?;
+        let pool = db::connect(&url, settings.db_pool_size, statements.clone(), settings.sqlite_max_size_mb)?;
         let mut conn = pool.get().map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))?;
         let applied = db::migrate(&mut conn)?;
         if applied > 0 {
@@ -213,6 +213,42 @@ pub fn app(
         .wrap(TracingLogger::default())
 }
 
+/// Truncates SQLite's write-ahead log when it has grown past `WAL_TRUNCATE_BYTES` (readers
+/// starve the automatic checkpoint; see `db::storage`), and shows its size in `/metrics`.
+fn keep_wal_bounded(state: AppState) -> Result<(), String> {
+    let url = DatabaseUrl::parse(&state.settings.database_url);
+    let wal_bytes = prometheus::IntGauge::new("beskplan_sqlite_wal_bytes", "Size of SQLite's write-ahead log")
+        .map_err(|e| format!("metrics: {e}"))?;
+    state.metrics.registry.register(Box::new(wal_bytes.clone())).map_err(|e| format!("metrics: {e}"))?;
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(db::storage::WAL_CHECK_INTERVAL);
+        loop {
+            interval.tick().await;
+            let bytes = db::storage::wal_bytes(&url);
+            wal_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+            if bytes <= db::storage::WAL_TRUNCATE_BYTES {
+                continue;
+            }
+            match state.db(|conn| Ok(db::storage::checkpoint(conn)?)).await {
+                Ok(Some(result)) if result.busy != 0 => {
+                    tracing::info!(
+                        bytes,
+                        frames = result.log,
+                        "WAL checkpoint: readers did not finish in time; next check retries"
+                    )
+                }
+                Ok(_) => {
+                    let after = db::storage::wal_bytes(&url);
+                    wal_bytes.set(i64::try_from(after).unwrap_or(i64::MAX));
+                    tracing::debug!(before = bytes, after, "WAL truncated");
+                }
+                Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
+            }
+        }
+    });
+    Ok(())
+}
+
 fn cors(origins: &[String]) -> Option<Cors> {
     let origins: Vec<&str> = origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
     if origins.is_empty() {
@@ -267,6 +303,9 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             }
         }
     });
+    if let DatabaseUrl::Sqlite(_) = DatabaseUrl::parse(&state.settings.database_url) {
+        keep_wal_bounded(state.clone())?;
+    }
     for address in server.addrs() {
         tracing::info!(%address, docs = %format!("http://{address}/docs/"), "beskplan listening");
     }

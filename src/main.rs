@@ -86,7 +86,28 @@ fn init_logging(format: Option<&str>) {
     }
 }
 
+/// glibc's allocator, set up for a long-running server before any thread starts:
+/// - large blocks (Argon2's 19 MiB per password check, big documents) always come from their own
+///   mapping and go back to the system when freed; by default the threshold for that rises with
+///   each such free, after which they stay in the heap (RSS stayed ~690 MB after 2,000 logins);
+/// - at most two arenas per core instead of eight, which otherwise each keep their own free memory.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    const LARGE_BLOCK_BYTES: libc::c_int = 1024 * 1024;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let arenas = libc::c_int::try_from(2 * cores).unwrap_or(libc::c_int::MAX);
+    // SAFETY: mallopt only changes allocator parameters; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES);
+        libc::mallopt(libc::M_ARENA_MAX, arenas);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {

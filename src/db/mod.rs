@@ -2,6 +2,7 @@
 //! `DATABASE_URL`, a pool, embedded migrations and the write-transaction helper.
 
 pub mod schema;
+pub mod storage;
 
 use std::path::Path;
 use std::time::Duration;
@@ -78,6 +79,8 @@ pub struct Manager {
     url: DatabaseUrl,
     /// Counts every SQL statement run, for `/metrics` (statements per request stay constant).
     statements: prometheus::IntCounter,
+    /// SQLite only: the most pages the file may grow to (`BESKPLAN_SQLITE_MAX_SIZE_MB`).
+    sqlite_max_pages: Option<u64>,
 }
 
 impl ManageConnection for Manager {
@@ -114,11 +117,19 @@ impl Manager {
                 // WAL lets readers run beside the one writer; the busy timeout makes a second
                 // writer wait instead of failing; NORMAL is durable in WAL mode except for the
                 // last transactions on power loss (not on a process crash).
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                )
+                // A log that was started over is cut back on disk (`storage` keeps it bounded).
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA journal_size_limit = {};",
+                    storage::BUSY_TIMEOUT_MS,
+                    storage::JOURNAL_SIZE_LIMIT_BYTES
+                ))
                 .map_err(r2d2::Error::QueryError)?;
+                if let Some(pages) = self.sqlite_max_pages {
+                    // Writes past it fail with SQLITE_FULL, as on a full disk (507).
+                    conn.batch_execute(&format!("PRAGMA max_page_count = {pages}")).map_err(r2d2::Error::QueryError)?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
@@ -187,8 +198,17 @@ pub fn checkout(pool: &Pool) -> Result<r2d2::PooledConnection<Manager>, r2d2::Po
     pool.get()
 }
 
-/// Opens a pool; creates the SQLite file's folder when needed.
-pub fn connect(url: &DatabaseUrl, max_size: u32, statements: prometheus::IntCounter) -> Result<Pool, String> {
+/// SQLite's page size (the default of the files this service creates).
+const SQLITE_PAGE_BYTES: u64 = 4096;
+
+/// Opens a pool; creates the SQLite file's folder when needed. `sqlite_max_mb` caps the size of
+/// a SQLite database (PostgreSQL ignores it).
+pub fn connect(
+    url: &DatabaseUrl,
+    max_size: u32,
+    statements: prometheus::IntCounter,
+    sqlite_max_mb: Option<u64>,
+) -> Result<Pool, String> {
     if let DatabaseUrl::Sqlite(path) = url {
         if let Some(parent) = Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
@@ -203,7 +223,11 @@ pub fn connect(url: &DatabaseUrl, max_size: u32, statements: prometheus::IntCoun
         // cost a round trip on every request.
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(5))
-        .build(Manager { url: url.clone(), statements })
+        .build(Manager {
+            url: url.clone(),
+            statements,
+            sqlite_max_pages: sqlite_max_mb.map(|mb| mb * 1024 * 1024 / SQLITE_PAGE_BYTES),
+        })
         .map_err(|e| format!("cannot connect to {}: {e}", url.redacted()))
 }
 

@@ -145,6 +145,7 @@ fn acknowledged_writes_survive_a_kill() {
         &beskplan::db::DatabaseUrl::parse(database.url()),
         1,
         prometheus::IntCounter::new("statements", "SQL statements").unwrap(),
+        None,
     )
     .unwrap();
     let mut conn = pool.get().unwrap();

@@ -26,4 +26,5 @@ mod plan_state;
 mod plans;
 mod races;
 mod robustness;
+mod storage;
 mod workflow;

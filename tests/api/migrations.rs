@@ -17,6 +17,7 @@ fn up_down_up() {
         &DatabaseUrl::parse(database.url()),
         1,
         prometheus::IntCounter::new("statements", "SQL statements").unwrap(),
+        None,
     )
     .unwrap();
     let mut conn = pool.get().unwrap();
@@ -63,6 +64,7 @@ fn sqlite_is_set_up_for_a_server() {
         &DatabaseUrl::parse(database.url()),
         1,
         prometheus::IntCounter::new("statements", "SQL statements").unwrap(),
+        None,
     )
     .unwrap();
     let mut conn = pool.get().unwrap();

@@ -208,7 +208,12 @@ impl TestApp {
 
     /// A second app on the same database, as after a restart.
     pub async fn reopen(&self) -> Self {
-        Self::open(self.database.clone(), |_| {}).await
+        self.reopen_with(|_| {}).await
+    }
+
+    /// A second app on the same database with other settings, as after a restart with them.
+    pub async fn reopen_with(&self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::open(self.database.clone(), adjust).await
     }
 
     async fn open(database: std::rc::Rc<TestDatabase>, adjust: impl FnOnce(&mut Settings)) -> Self {
