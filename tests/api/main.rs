@@ -15,6 +15,7 @@ mod demo;
 mod durability;
 mod faults;
 mod follow_up;
+mod follow_up_report;
 mod hearings;
 mod idempotency;
 mod limits;

@@ -65,11 +65,26 @@ pub struct FollowUpReport {
     pub follow_up_measures: Vec<MeasureFollowUp>,
 }
 
-fn latest_row<'a>(rows: &[&'a MeasurementRow], as_of: NaiveDate) -> Option<&'a MeasurementRow> {
-    rows.iter().filter(|m| m.period_end <= as_of).max_by_key(|m| (m.period_end, m.recorded_at)).copied()
+/// The id of the measurement that counts in one series up to a cutoff (`attainment::latest`):
+/// the latest period, of revised figures for it the latest recorded, and the id (time-ordered)
+/// for figures recorded in the same instant, so the pick never depends on row order. A
+/// correlated scalar subquery: one backward seek per subject in `measurements_*_latest`, however
+/// long the series.
+macro_rules! latest_id {
+    ($series:expr, $subject:expr, $($cutoff:expr),+) => {
+        measurements::table
+            .filter($series.eq($subject.nullable()))
+            $(.filter($cutoff))+
+            .order((measurements::period_end.desc(), measurements::recorded_at.desc(), measurements::id.desc()))
+            .select(measurements::id)
+            .limit(1)
+            .single_value()
+    };
 }
 
-/// The report: four queries, whatever the plan's size.
+/// The report: four queries, whatever the plan's size. Per requirement it reads at most the two
+/// measurements the verdict can use (the one that counts up to `as_of`, and when the deadline is
+/// past, the one up to the deadline); per follow-up measure the one up to `as_of`.
 pub fn report(
     conn: &mut DbConnection,
     ctx: &RequestContext,
@@ -83,31 +98,49 @@ pub fn report(
         .load::<(String, i32)>(conn)?
         .into_iter()
         .collect();
-    let mut requirement_rows: Vec<RequirementRow> =
-        requirements::table.filter(requirements::plan_id.eq(plan_id)).select(RequirementRow::as_select()).load(conn)?;
-    requirement_rows.sort_by_key(|r| (goal_order.get(&r.goal_id).copied().unwrap_or(i32::MAX), r.position));
-    let mut measure_rows: Vec<FollowUpMeasureRow> = follow_up_measures::table
-        .filter(follow_up_measures::plan_id.eq(plan_id))
-        .select(FollowUpMeasureRow::as_select())
+    let mut requirement_rows: Vec<(RequirementRow, Option<String>, Option<String>)> = requirements::table
+        .filter(requirements::plan_id.eq(plan_id))
+        .select((
+            RequirementRow::as_select(),
+            latest_id!(measurements::requirement_id, requirements::id, measurements::period_end.le(as_of)),
+            latest_id!(
+                measurements::requirement_id,
+                requirements::id,
+                requirements::target_due.lt(as_of),
+                measurements::period_end.nullable().le(requirements::target_due)
+            ),
+        ))
         .load(conn)?;
-    measure_rows.sort_by_key(|m| (goal_order.get(&m.goal_id).copied().unwrap_or(i32::MAX), m.position));
-    let all: Vec<MeasurementRow> =
-        measurements::table.filter(measurements::plan_id.eq(plan_id)).select(MeasurementRow::as_select()).load(conn)?;
-    let mut by_requirement: HashMap<&str, Vec<&MeasurementRow>> = HashMap::new();
-    let mut by_measure: HashMap<&str, Vec<&MeasurementRow>> = HashMap::new();
-    for m in &all {
-        match (&m.requirement_id, &m.follow_up_measure_id) {
-            (Some(r), _) => by_requirement.entry(r.as_str()).or_default().push(m),
-            (_, Some(f)) => by_measure.entry(f.as_str()).or_default().push(m),
-            _ => {}
-        }
-    }
+    requirement_rows.sort_by_key(|(r, ..)| (goal_order.get(&r.goal_id).copied().unwrap_or(i32::MAX), r.position));
+    let mut measure_rows: Vec<(FollowUpMeasureRow, Option<String>)> = follow_up_measures::table
+        .filter(follow_up_measures::plan_id.eq(plan_id))
+        .select((
+            FollowUpMeasureRow::as_select(),
+            latest_id!(measurements::follow_up_measure_id, follow_up_measures::id, measurements::period_end.le(as_of)),
+        ))
+        .load(conn)?;
+    measure_rows.sort_by_key(|(m, _)| (goal_order.get(&m.goal_id).copied().unwrap_or(i32::MAX), m.position));
+    let wanted: Vec<&String> = requirement_rows
+        .iter()
+        .flat_map(|(_, latest, at_due)| [latest, at_due])
+        .chain(measure_rows.iter().map(|(_, latest)| latest))
+        .flatten()
+        .collect();
+    let mut measured: HashMap<String, MeasurementRow> = measurements::table
+        .filter(measurements::id.eq_any(wanted))
+        .select(MeasurementRow::as_select())
+        .load::<MeasurementRow>(conn)?
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
     let mut counts = Counts::default();
     let mut requirement_reports = Vec::new();
-    for row in requirement_rows {
-        let rows = by_requirement.get(row.id.as_str()).cloned().unwrap_or_default();
-        let points: Vec<Point> = rows
-            .iter()
+    for (row, latest_id, at_due_id) in requirement_rows {
+        // The latest up to `as_of` and the latest up to the deadline are all `status` can pick.
+        let points: Vec<Point> = [&latest_id, &at_due_id]
+            .into_iter()
+            .flatten()
+            .filter_map(|id| measured.get(id))
             .map(|m| Point { period_end: m.period_end, value: m.value, recorded_at: m.recorded_at })
             .collect();
         let status = attainment::status(&row.checked_target()?, &points, as_of);
@@ -118,7 +151,7 @@ pub fn report(
             Status::NotMet => counts.not_met += 1,
             Status::NoData => counts.no_data += 1,
         }
-        let latest = latest_row(&rows, as_of).cloned().map(Measurement::from);
+        let latest = latest_id.and_then(|id| measured.remove(&id)).map(Measurement::from);
         let requirement = Requirement::try_from(row)?;
         requirement_reports.push(RequirementFollowUp {
             requirement_id: requirement.id,
@@ -132,9 +165,8 @@ pub fn report(
         });
     }
     let mut measure_reports = Vec::new();
-    for row in measure_rows {
-        let rows = by_measure.get(row.id.as_str()).cloned().unwrap_or_default();
-        let latest = latest_row(&rows, as_of).cloned().map(Measurement::from);
+    for (row, latest_id) in measure_rows {
+        let latest = latest_id.and_then(|id| measured.remove(&id)).map(Measurement::from);
         let measure = FollowUpMeasure::try_from(row)?;
         measure_reports.push(MeasureFollowUp {
             follow_up_measure_id: measure.id,
