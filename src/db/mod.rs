@@ -112,31 +112,34 @@ impl ManageConnection for Manager {
 impl Manager {
     fn open(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
-                // WAL lets readers run beside the one writer; the busy timeout makes a second
-                // writer wait instead of failing; NORMAL is durable in WAL mode except for the
-                // last transactions on power loss (not on a process crash).
-                // A log that was started over is cut back on disk (`storage` keeps it bounded).
-                conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA journal_size_limit = {};",
-                    storage::BUSY_TIMEOUT_MS,
-                    storage::JOURNAL_SIZE_LIMIT_BYTES
-                ))
-                .map_err(r2d2::Error::QueryError)?;
-                if let Some(pages) = self.sqlite_max_pages {
-                    // Writes past it fail with SQLITE_FULL, as on a full disk (507).
-                    conn.batch_execute(&format!("PRAGMA max_page_count = {pages}")).map_err(r2d2::Error::QueryError)?;
-                }
-                Ok(DbConnection::Sqlite(conn))
-            }
+            DatabaseUrl::Sqlite(path) => open_sqlite(path, self.sqlite_max_pages).map(DbConnection::Sqlite),
             DatabaseUrl::Postgres(url) => {
                 PgConnection::establish(url).map(DbConnection::Postgres).map_err(r2d2::Error::ConnectionError)
             }
         }
     }
+}
+
+/// A SQLite connection set up for a server (the pool's, and the checkpointer's own).
+pub fn open_sqlite(path: &str, max_pages: Option<u64>) -> Result<SqliteConnection, r2d2::Error> {
+    let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+    // WAL lets readers run beside the one writer; the busy timeout makes a second writer (of
+    // another process) wait instead of failing; NORMAL is durable in WAL mode except for the
+    // last transactions on power loss (not on a process crash). A log that was started over is
+    // cut back on disk (`storage` keeps it bounded).
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA journal_size_limit = {};",
+        storage::BUSY_TIMEOUT_MS,
+        storage::JOURNAL_SIZE_LIMIT_BYTES
+    ))
+    .map_err(r2d2::Error::QueryError)?;
+    if let Some(pages) = max_pages {
+        // Writes past it fail with SQLITE_FULL, as on a full disk (507).
+        conn.batch_execute(&format!("PRAGMA max_page_count = {pages}")).map_err(r2d2::Error::QueryError)?;
+    }
+    Ok(conn)
 }
 
 thread_local! {
@@ -269,6 +272,9 @@ impl DbConnection {
         if depth.is_some() {
             return self.transaction(f);
         }
+        // SQLite writers of this process queue here instead of in SQLite's busy handler, which
+        // polls with growing sleeps (tails of hundreds of milliseconds under steady writes).
+        let _queued = matches!(self, DbConnection::Sqlite(_)).then(storage::sqlite_write_turn);
         match self {
             DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
             DbConnection::Postgres(_) => <DbConnection as Connection>::TransactionManager::begin_transaction(self)?,

@@ -2,14 +2,16 @@
 //!
 //! SQLite's automatic checkpoint copies the log into the database but can only start the log
 //! over when no reader still uses it; under steady reads that never happens and the log grows
-//! without end (1.37 GB beside a 93 MB database in a soak). `checkpoint_if_large` waits, briefly,
-//! for the readers to move on and truncates the log.
+//! without end (1.37 GB beside a 93 MB database in a soak). `checkpoint`, which the server runs
+//! once the log passes `WAL_TRUNCATE_BYTES` (`keep_wal_bounded` in `lib.rs`), waits briefly for the
+//! readers to move on and truncates the log.
 //!
 //! A full disk (or the configured size cap) makes writes fail; they answer 507 and readiness
 //! says so until space is back.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -22,9 +24,9 @@ use super::{unix_now, DatabaseUrl, DbConnection};
 /// lets it reach while readers do not hold it back).
 pub const WAL_TRUNCATE_BYTES: u64 = 16 * 1024 * 1024;
 /// How often the log's size is looked at (a file-size check; the checkpoint runs only when due).
-pub const WAL_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-/// How long a truncating checkpoint waits for readers (writers wait meanwhile); if they are not
-/// done by then it gives up and the next check tries again.
+pub const WAL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+/// How long a truncating checkpoint waits for readers (writers wait meanwhile, for their turn);
+/// if they are not done by then it gives up and the next check tries again.
 const CHECKPOINT_WAIT_MS: u32 = 500;
 /// The busy timeout every SQLite connection has otherwise (`Manager::open`).
 pub(super) const BUSY_TIMEOUT_MS: u32 = 5000;
@@ -70,10 +72,23 @@ pub fn checkpoint(conn: &mut DbConnection) -> diesel::QueryResult<Option<Checkpo
     if !matches!(conn, DbConnection::Sqlite(_)) {
         return Ok(None);
     }
+    // With the writers' turn it waits for readers only, never loses the write lock to a writer.
+    let _turn = sqlite_write_turn();
     conn.batch_execute(&format!("PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}"))?;
     let result = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<CheckpointResult>(conn);
     conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))?;
     result.map(Some)
+}
+
+/// The turn to write to SQLite, one at a time in this process (`DbConnection::write` and the
+/// checkpoint take it). One for all SQLite databases of the process: a server has one, and
+/// SQLite allows one writer per database anyway. Other processes on the same file still wait in
+/// SQLite's busy handler.
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+
+pub fn sqlite_write_turn() -> MutexGuard<'static, ()> {
+    // A writer that panicked rolled back (its connection is discarded): the turn is still good.
+    SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Unix second until which storage counts as full after a write was refused for lack of space.
