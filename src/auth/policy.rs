@@ -1,5 +1,5 @@
 //! The permission policy: the one place that answers "may this caller do this here?".
-//! Every handler asks it; `tests/permissions.rs` walks every route × role × municipality.
+//! Every handler asks it; `tests/api/permissions.rs` walks every route × role × municipality.
 //!
 //! - `admin` may do everything everywhere.
 //! - Other roles act only in their own municipalities: `planner` edits plans and their content,
