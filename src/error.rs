@@ -29,7 +29,7 @@ pub struct Problem {
     /// On validation failures (422): how many rules the request broke. `errors` lists at most
     /// the first 100 of them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = 1)]
+    #[schema(example = 1, value_type = Option<i64>, minimum = 1)]
     pub error_count: Option<usize>,
 }
 

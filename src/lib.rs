@@ -185,7 +185,14 @@ pub fn app(
         .app_data(web::Data::from(Arc::new(known_paths.clone()) as Arc<dyn auth::Routes>))
         .app_data(web::Data::new(known_paths))
         .app_data(web::Data::new(state.clone()))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
+        // The page must not ask an online validator about the document (it names this host and
+        // fails offline).
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/openapi.json", openapi)
+                .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+        )
+        .service(web::redirect("/docs", "/docs/").permanent())
         .default_service(web::to(api::http::fallback))
         .wrap(actix_web::middleware::from_fn(idempotency::guard))
         .wrap(actix_web::middleware::from_fn(auth::authenticate_requests))
@@ -207,6 +214,7 @@ pub fn app(
                 Ok(response)
             }
         })
+        .wrap(actix_web::middleware::from_fn(api::head::head_as_get))
         .wrap(Condition::new(cors.is_some(), cors.unwrap_or_default()))
         .wrap(actix_web::middleware::from_fn(api::http::problems_for_bare_errors))
         .wrap(state.metrics.clone())
@@ -214,22 +222,27 @@ pub fn app(
 }
 
 /// Truncates SQLite's write-ahead log when it has grown past `WAL_TRUNCATE_BYTES` (readers
-/// starve the automatic checkpoint; see `db::storage`), and shows its size in `/metrics`.
-fn keep_wal_bounded(state: AppState) -> Result<(), String> {
+/// starve the automatic checkpoint; see `db::storage`), and shows its size in `/metrics`. On a
+/// thread and a connection of its own, so that it never waits behind requests for either.
+fn keep_wal_bounded(state: &AppState) -> Result<(), String> {
     let url = DatabaseUrl::parse(&state.settings.database_url);
+    let DatabaseUrl::Sqlite(path) = &url else { return Ok(()) };
+    let mut conn =
+        db::open_sqlite(path, None).map(DbConnection::Sqlite).map_err(|e| format!("WAL checkpointer: {e}"))?;
     let wal_bytes = prometheus::IntGauge::new("beskplan_sqlite_wal_bytes", "Size of SQLite's write-ahead log")
         .map_err(|e| format!("metrics: {e}"))?;
     state.metrics.registry.register(Box::new(wal_bytes.clone())).map_err(|e| format!("metrics: {e}"))?;
-    actix_web::rt::spawn(async move {
-        let mut interval = actix_web::rt::time::interval(db::storage::WAL_CHECK_INTERVAL);
-        loop {
-            interval.tick().await;
+    let show = move |bytes: u64| wal_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    std::thread::Builder::new()
+        .name("wal-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(db::storage::WAL_CHECK_INTERVAL);
             let bytes = db::storage::wal_bytes(&url);
-            wal_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+            show(bytes);
             if bytes <= db::storage::WAL_TRUNCATE_BYTES {
                 continue;
             }
-            match state.db(|conn| Ok(db::storage::checkpoint(conn)?)).await {
+            match db::storage::checkpoint(&mut conn) {
                 Ok(Some(result)) if result.busy != 0 => {
                     tracing::info!(
                         bytes,
@@ -239,13 +252,13 @@ fn keep_wal_bounded(state: AppState) -> Result<(), String> {
                 }
                 Ok(_) => {
                     let after = db::storage::wal_bytes(&url);
-                    wal_bytes.set(i64::try_from(after).unwrap_or(i64::MAX));
+                    show(after);
                     tracing::debug!(before = bytes, after, "WAL truncated");
                 }
                 Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
             }
-        }
-    });
+        })
+        .map_err(|e| format!("WAL checkpointer: {e}"))?;
     Ok(())
 }
 
@@ -303,9 +316,7 @@ pub async fn serve(settings: Settings) -> Result<(), String> {
             }
         }
     });
-    if let DatabaseUrl::Sqlite(_) = DatabaseUrl::parse(&state.settings.database_url) {
-        keep_wal_bounded(state.clone())?;
-    }
+    keep_wal_bounded(&state)?;
     for address in server.addrs() {
         tracing::info!(%address, docs = %format!("http://{address}/docs/"), "beskplan listening");
     }

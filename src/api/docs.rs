@@ -60,6 +60,7 @@ problem_set!(
         403 => "The caller's role may not do this here",
         404 => "No such parent resource, or not visible to the caller",
         409 => "Not possible in the resource's current state",
+        413 => "The body is larger than the body limit (`BESKPLAN_BODY_LIMIT`, 1 MiB by default)",
         415 => "The body is not sent as JSON (Content-Type)",
         422 => "Invalid fields, or the Idempotency-Key was used with another request",
     }
@@ -74,6 +75,7 @@ problem_set!(
         404 => "No such resource, or not visible to the caller",
         409 => "Not possible in the resource's current state",
         412 => "Stale If-Match: the resource changed since that ETag",
+        413 => "The body is larger than the body limit (`BESKPLAN_BODY_LIMIT`, 1 MiB by default)",
         415 => "The body is not sent as JSON (Content-Type)",
         422 => "Invalid fields",
         428 => "If-Match missing",
@@ -152,6 +154,7 @@ problem_set!(
         400 => "Malformed body",
         401 => "No or bad token",
         403 => "Not an admin",
+        413 => "The body is larger than the body limit (`BESKPLAN_BODY_LIMIT`, 1 MiB by default)",
         415 => "The body is not sent as JSON (Content-Type)",
         422 => "Invalid fields",
     }
@@ -165,6 +168,7 @@ problem_set!(
         403 => "The caller's role may not do this here",
         404 => "No such resource, or not visible to the caller",
         412 => "Stale If-Match: the resource changed since that ETag",
+        413 => "The body is larger than the body limit (`BESKPLAN_BODY_LIMIT`, 1 MiB by default)",
         415 => "The body is not sent as JSON (Content-Type)",
         422 => "Invalid fields",
         428 => "If-Match missing",
@@ -211,6 +215,7 @@ problem_set!(
         401 => "No or bad token",
         403 => "The caller's role may not do this here",
         409 => "It exists already (e.g. the municipality has a plan for that year)",
+        413 => "The body is larger than the body limit (`BESKPLAN_BODY_LIMIT`, 1 MiB by default)",
         415 => "The body is not sent as JSON (Content-Type)",
         422 => "Invalid fields, or the Idempotency-Key was used with another request",
     }
@@ -225,7 +230,7 @@ mod tests {
         let responses = UpdateProblems::responses();
         assert_eq!(
             responses.keys().cloned().collect::<Vec<_>>(),
-            ["400", "401", "403", "404", "409", "412", "415", "422", "428"]
+            ["400", "401", "403", "404", "409", "412", "413", "415", "422", "428"]
         );
         let RefOr::T(response) = &responses["412"] else { panic!("inline response") };
         assert!(response.content.contains_key("application/problem+json"));

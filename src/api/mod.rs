@@ -7,6 +7,7 @@ pub use content::{focus_areas, follow_up_measures, goals, requirements, sections
 pub mod deadline;
 pub mod docs;
 pub mod follow_up;
+pub mod head;
 pub mod hearings;
 pub mod http;
 pub mod municipalities;

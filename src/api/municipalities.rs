@@ -57,9 +57,14 @@ impl From<MunicipalityRow> for Municipality {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMunicipality {
-    #[schema(example = "185")]
+    #[schema(example = "185", pattern = r"^[0-9]{3}$")]
     pub code: String,
-    #[schema(example = "Tårnby Kommune")]
+    #[schema(
+        example = "Tårnby Kommune",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub name: String,
 }
 
@@ -67,6 +72,11 @@ pub struct NewMunicipality {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MunicipalityPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub name: String,
 }
 

@@ -29,16 +29,22 @@ pub const MAX_YEAR: i64 = 2100;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPlan {
-    #[schema(example = "185")]
+    #[schema(example = "185", pattern = r"^[0-9]{3}$")]
     pub municipality: String,
-    #[schema(example = 2017)]
+    #[schema(example = 2017, minimum = 2000, maximum = 2100)]
     #[serde(deserialize_with = "http::whole_number")]
     pub year: i32,
-    #[schema(example = "Beskæftigelsesplan 2017")]
+    #[schema(
+        example = "Beskæftigelsesplan 2017",
+        min_length = 1,
+        max_length = 300,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub title: String,
+    #[schema(max_length = 20000)]
     pub summary: Option<String>,
     /// Defaults to `[municipality]`; when given it must include `municipality`.
-    #[schema(example = json!(["185", "155"]))]
+    #[schema(example = json!(["185", "155"]), min_items = 1)]
     pub covers: Option<Vec<String>>,
 }
 
@@ -47,10 +53,18 @@ pub struct NewPlan {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanPatch {
+    #[schema(minimum = 2000, maximum = 2100)]
     #[serde(deserialize_with = "http::whole_number")]
     pub year: i32,
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub title: String,
+    #[schema(max_length = 20000)]
     pub summary: Option<String>,
+    #[schema(min_items = 1)]
     pub covers: Vec<String>,
 }
 
@@ -351,13 +365,18 @@ pub async fn delete_plan(
                 let row = plan_state::lock_for(conn, &ctx, &id, Action::EditPlan)?;
                 http::check_if_match(&headers, &http::etag(row.revision))?;
                 if row.status()? != PlanStatus::Draft || row.latest_version.is_some() {
+                    let versions = match row.latest_version {
+                        Some(latest) => format!("has versions up to {latest}"),
+                        None => "has no versions".to_owned(),
+                    };
                     return Err(ApiError::Conflict(format!(
-                        "only a draft that never had a version can be deleted; this plan is {} with latest version {:?}",
-                        row.status, row.latest_version
+                        "only a draft that never had a version can be deleted; this plan is {} and {versions}",
+                        row.status
                     )));
                 }
-                let count = diesel::delete(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision)))
-                    .execute(conn)?;
+                let count =
+                    diesel::delete(plans::table.filter(plans::id.eq(&id)).filter(plans::revision.eq(row.revision)))
+                        .execute(conn)?;
                 expect_one(count)?;
                 audit::record(conn, &ctx, "delete", "plan", &id, snapshot(&Plan::try_from(row)?), None)
             })

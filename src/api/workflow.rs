@@ -103,7 +103,7 @@ pub struct Decision {
     pub body: String,
     pub outcome: Outcome,
     pub version: i32,
-    #[schema(example = "2016-09-28")]
+    #[schema(example = "2016-09-28", format = Date)]
     pub meeting_date: String,
     /// Sagsnummer, e.g. "13/4229".
     pub case_number: Option<String>,
@@ -133,15 +133,22 @@ impl TryFrom<DecisionRow> for Decision {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDecision {
-    #[schema(example = "Erhvervs- og Beskæftigelsesudvalget")]
+    #[schema(
+        example = "Erhvervs- og Beskæftigelsesudvalget",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub body: String,
     pub outcome: Outcome,
+    #[schema(minimum = 1)]
     #[serde(deserialize_with = "http::whole_number")]
     pub version: i32,
-    #[schema(example = "2016-09-28")]
+    #[schema(example = "2016-09-28", format = Date)]
     pub meeting_date: String,
-    #[schema(example = "13/4229")]
+    #[schema(example = "13/4229", max_length = 50)]
     pub case_number: Option<String>,
+    #[schema(max_length = 50000)]
     pub text: Option<String>,
 }
 

@@ -85,7 +85,9 @@ pub fn next(status: PlanStatus, event: Event) -> Result<PlanStatus, String> {
         (AwaitingApproval, Event::Decided(Outcome::Approved)) => Ok(Adopted),
         (AwaitingApproval, Event::Decided(Outcome::Rejected | Outcome::Returned)) => Ok(Draft),
         (_, Event::Decided(outcome)) => {
-            refuse(&format!("a decision {:?}", serde_json::to_value(outcome).unwrap_or_default()))
+            let name =
+                serde_json::to_value(outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            refuse(&format!("a decision '{name}'"))
         }
         (Adopted, Event::RevisionStarted) => Ok(Draft),
         (_, Event::RevisionStarted) => refuse("a revision"),
@@ -95,6 +97,12 @@ pub fn next(status: PlanStatus, event: Event) -> Result<PlanStatus, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_names_the_outcome_as_the_api_spells_it() {
+        let refusal = next(PlanStatus::Draft, Event::Decided(Outcome::Approved)).unwrap_err();
+        assert_eq!(refusal, "a decision 'approved' is not possible while the plan is draft");
+    }
 
     #[test]
     fn every_transition() {

@@ -101,9 +101,10 @@ pub mod number {
 pub struct Baseline {
     /// May be left out for an absolute decrease/increase whose starting level is not known yet.
     #[serde(default, serialize_with = "number::serialize")]
+    #[schema(minimum = 0)]
     pub value: Option<f64>,
     /// The date the baseline value describes (`YYYY-MM-DD`).
-    #[schema(example = "2014-01-31")]
+    #[schema(example = "2014-01-31", format = Date)]
     pub as_of: String,
 }
 
@@ -113,13 +114,15 @@ pub struct Baseline {
 pub struct Target {
     /// Absent for `done` and for a placeholder ("xx pct." in a draft).
     #[serde(default, serialize_with = "number::serialize")]
+    #[schema(minimum = 0)]
     pub value: Option<f64>,
     /// The upper bound of `between`.
     #[serde(default, serialize_with = "number::serialize")]
+    #[schema(minimum = 0)]
     pub value_max: Option<f64>,
     /// The deadline (`YYYY-MM-DD`); may be absent only on a placeholder.
     #[serde(default)]
-    #[schema(example = "2015-12-31")]
+    #[schema(example = "2015-12-31", format = Date)]
     pub due: Option<String>,
     /// A target still to be decided ("skal falde med x pct."): blocks any decision.
     #[serde(default)]

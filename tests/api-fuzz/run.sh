@@ -126,6 +126,9 @@ for role in $ROLES; do
   esac
 done
 
+# A fresh Idempotency-Key for every request (see hooks.py).
+export SCHEMATHESIS_HOOKS="$HERE/hooks.py"
+
 seed_args=()
 [ -n "${FUZZ_SEED:-}" ] && seed_args=(--seed "$FUZZ_SEED")
 

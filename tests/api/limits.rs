@@ -213,3 +213,22 @@ async fn an_import_with_many_bad_rows_lists_the_first_hundred_and_counts_all() {
     let report = p.get(&format!("/api/v1/requirements/{requirement_id}/measurements")).await.expect(200).json();
     assert_eq!(report["total"], 0, "nothing was imported");
 }
+
+/// On the wire a `HEAD` gets the `GET`'s status and headers, its length included, and no body.
+#[test]
+fn head_is_sent_without_its_body() {
+    let server = Server::start();
+    let ask = |method: &str| {
+        server.send_and_stall(
+            &format!("{method} /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+            b"",
+        )
+    };
+    let (get_head, get_body) = ask("GET").split_once("\r\n\r\n").map(|(h, b)| (h.to_owned(), b.to_owned())).unwrap();
+    let answer = ask("HEAD");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert_eq!(body, "", "no body after the headers");
+    let length = format!("content-length: {}", get_body.len());
+    assert!(head.to_ascii_lowercase().contains(&length), "{head} has {length} (as the GET: {get_head})");
+}

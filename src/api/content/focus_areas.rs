@@ -58,11 +58,18 @@ impl TryFrom<FocusAreaRow> for FocusArea {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FocusAreaFields {
-    #[schema(example = "Flere i beskæftigelse")]
+    #[schema(
+        example = "Flere i beskæftigelse",
+        min_length = 1,
+        max_length = 300,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     /// From 0; without it the focus area goes last.
+    #[schema(minimum = 0)]
     #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }

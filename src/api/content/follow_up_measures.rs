@@ -73,17 +73,24 @@ impl TryFrom<FollowUpMeasureRow> for FollowUpMeasure {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpMeasureFields {
-    #[schema(example = "Antallet af personer der modtager offentlig forsørgelse i mere end 52 uger")]
+    #[schema(
+        example = "Antallet af personer der modtager offentlig forsørgelse i mere end 52 uger",
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub indicator: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     pub unit: Unit,
     #[serde(default)]
-    #[schema(example = "Jobindsats.dk")]
+    #[schema(example = "Jobindsats.dk", max_length = 300)]
     pub data_source: Option<String>,
     #[serde(default)]
     pub frequency: Option<Frequency>,
     /// From 0, among the goal's follow-up measures; without it the measure goes last.
+    #[schema(minimum = 0)]
     #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }

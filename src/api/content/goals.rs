@@ -89,22 +89,30 @@ impl TryFrom<GoalRow> for Goal {
 #[serde(deny_unknown_fields)]
 pub struct GoalFields {
     #[serde(default)]
-    #[schema(example = "Mål 1")]
+    #[schema(example = "Mål 1", max_length = 50)]
     pub number: Option<String>,
-    #[schema(example = "Flere unge skal have en uddannelse")]
+    #[schema(
+        example = "Flere unge skal have en uddannelse",
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 50000)]
     pub description: Option<String>,
     pub kind: GoalKind,
     /// A focus area of the same plan.
     #[serde(default)]
     pub focus_area_id: Option<String>,
     #[serde(default)]
-    #[schema(example = json!(["LAB 2.12", "LAB 2.13"]))]
+    #[schema(example = json!(["LAB 2.12", "LAB 2.13"]), max_items = 50)]
     pub target_groups: Vec<String>,
     #[serde(default)]
+    #[schema(max_items = 200)]
     pub initiatives: Vec<String>,
     /// From 0, among all the plan's goals; without it the goal goes last.
+    #[schema(minimum = 0)]
     #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }

@@ -115,9 +115,19 @@ impl TryFrom<RequirementRow> for Requirement {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequirementFields {
-    #[schema(example = "Antallet af langtidsledige reduceres med 20 % fra januar 2014 til december 2015")]
+    #[schema(
+        example = "Antallet af langtidsledige reduceres med 20 % fra januar 2014 til december 2015",
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub statement: String,
-    #[schema(example = "Langtidsledige (antal personer)")]
+    #[schema(
+        example = "Langtidsledige (antal personer)",
+        min_length = 1,
+        max_length = 300,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub indicator: String,
     pub unit: Unit,
     pub comparator: Comparator,
@@ -125,11 +135,12 @@ pub struct RequirementFields {
     pub baseline: Option<Baseline>,
     pub target: Target,
     #[serde(default)]
-    #[schema(example = "Jobindsats.dk")]
+    #[schema(example = "Jobindsats.dk", max_length = 300)]
     pub data_source: Option<String>,
     #[serde(default)]
     pub frequency: Option<Frequency>,
     /// From 0, among the goal's requirements; without it the requirement goes last.
+    #[schema(minimum = 0)]
     #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }

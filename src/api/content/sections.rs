@@ -59,11 +59,18 @@ impl TryFrom<SectionRow> for Section {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SectionFields {
-    #[schema(example = "Indledning")]
+    #[schema(
+        example = "Indledning",
+        min_length = 1,
+        max_length = 300,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub heading: String,
     /// Markdown.
+    #[schema(max_length = 200000)]
     pub body: String,
     /// From 0; without it the section goes last.
+    #[schema(minimum = 0)]
     #[serde(default, deserialize_with = "http::optional_whole_number")]
     pub position: Option<i32>,
 }

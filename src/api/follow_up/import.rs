@@ -24,11 +24,14 @@ use crate::{now, AppState};
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ImportResult {
     /// Measurements recorded.
+    #[schema(format = Int64)]
     pub created: usize,
     /// Rows that repeat a measurement already recorded (the same subject, period, value, source
     /// and note): not recorded again.
+    #[schema(format = Int64)]
     pub unchanged: usize,
     /// Rows without a period and value (e.g. `no_data` rows of an export).
+    #[schema(format = Int64)]
     pub skipped: usize,
 }
 

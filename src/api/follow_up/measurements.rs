@@ -44,7 +44,7 @@ pub struct Measurement {
     pub requirement_id: Option<String>,
     pub follow_up_measure_id: Option<String>,
     /// The last day of the period the value describes.
-    #[schema(example = "2015-06-30")]
+    #[schema(example = "2015-06-30", format = Date)]
     pub period_end: String,
     pub value: f64,
     #[schema(example = "Jobindsats.dk")]
@@ -76,11 +76,13 @@ impl From<MeasurementRow> for Measurement {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMeasurement {
-    #[schema(example = "2015-06-30")]
+    #[schema(example = "2015-06-30", format = Date)]
     pub period_end: String,
     /// For a qualitative (`done`) requirement: 1 done, 0 not yet.
     pub value: f64,
+    #[schema(max_length = 300)]
     pub source: Option<String>,
+    #[schema(max_length = 5000)]
     pub note: Option<String>,
 }
 
@@ -141,6 +143,10 @@ pub(super) fn check_measurement(
     for (name, value, max) in [("source", &input.source, 300), ("note", &input.note, 5000)] {
         if value.as_ref().is_some_and(|v| v.chars().count() > max) {
             errors.push(FieldError::new(field(name), format!("must be at most {max} characters")));
+        }
+        // PostgreSQL cannot store NUL in text.
+        if value.as_ref().is_some_and(|v| v.contains('\0')) {
+            errors.push(FieldError::new(field(name), "must not contain NUL characters"));
         }
     }
     match period_end {

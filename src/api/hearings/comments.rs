@@ -166,6 +166,11 @@ pub struct NewComment {
     /// comment that came by mail, any invited party.
     #[schema(example = "Handicaprådet")]
     pub party: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 50000,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub body: String,
     pub stance: Option<Stance>,
     pub target: Option<CommentTarget>,
@@ -365,6 +370,11 @@ pub async fn get_comment(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 50000,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub body: String,
     pub stance: Option<Stance>,
     pub target: Option<CommentTarget>,

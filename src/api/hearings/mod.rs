@@ -146,17 +146,25 @@ fn parse_time(checks: &mut Checks, field: &str, text: &str) -> Option<NaiveDateT
 #[serde(deny_unknown_fields)]
 pub struct NewHearing {
     /// The version sent to hearing.
+    #[schema(minimum = 1)]
     #[serde(deserialize_with = "http::whole_number")]
     pub version: i32,
-    #[schema(example = "Høring af beskæftigelsesplanen 2019")]
+    #[schema(
+        example = "Høring af beskæftigelsesplanen 2019",
+        min_length = 1,
+        max_length = 300,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub title: String,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     /// When comments may start (RFC 3339); now when absent.
+    #[schema(format = DateTime)]
     pub opens_at: Option<String>,
     /// The deadline (RFC 3339).
-    #[schema(example = "2018-11-22T12:00:00Z")]
+    #[schema(example = "2018-11-22T12:00:00Z", format = DateTime)]
     pub closes_at: String,
-    #[schema(example = json!(["Handicaprådet", "RAR Hovedstaden", "Integrationsrådet"]))]
+    #[schema(example = json!(["Handicaprådet", "RAR Hovedstaden", "Integrationsrådet"]), min_items = 1)]
     pub parties: Vec<String>,
 }
 
@@ -164,9 +172,16 @@ pub struct NewHearing {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HearingPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 300,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub title: String,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     /// A new deadline (RFC 3339), later than now.
+    #[schema(format = DateTime)]
     pub closes_at: String,
 }
 

@@ -24,6 +24,11 @@ use crate::{now, AppState};
 pub struct NewResponse {
     pub disposition: Disposition,
     /// Forvaltningens bemærkning.
+    #[schema(
+        min_length = 1,
+        max_length = 50000,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub text: String,
 }
 

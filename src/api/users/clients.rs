@@ -74,12 +74,18 @@ pub struct CreatedClient {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
-    #[schema(example = "Jobindsats-import")]
+    #[schema(
+        example = "Jobindsats-import",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub name: String,
     pub role: Role,
     #[serde(default)]
     #[schema(example = json!(["849"]))]
     pub municipalities: Vec<String>,
+    #[schema(max_length = 200)]
     pub party: Option<String>,
 }
 

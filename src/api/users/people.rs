@@ -78,18 +78,24 @@ impl TryFrom<UserRow> for User {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    #[schema(example = "planner.taarnby")]
+    #[schema(example = "planner.taarnby", min_length = 2, max_length = 64, pattern = r"^[A-Za-z0-9._@-]{2,64}$")]
     pub username: String,
     /// Defaults to the username.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub display_name: Option<String>,
     pub role: Role,
     #[serde(default)]
     #[schema(example = json!(["185"]))]
     pub municipalities: Vec<String>,
     /// Required for consultees, not allowed for other roles.
+    #[schema(max_length = 200)]
     pub party: Option<String>,
     /// At least 12 characters; stored only as an Argon2id hash.
-    #[schema(write_only)]
+    #[schema(write_only, min_length = 12, max_length = 1024)]
     pub password: String,
 }
 
@@ -97,13 +103,19 @@ pub struct NewUser {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub display_name: String,
     pub role: Role,
     pub municipalities: Vec<String>,
+    #[schema(max_length = 200)]
     pub party: Option<String>,
     pub active: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(write_only)]
+    #[schema(write_only, min_length = 12, max_length = 1024)]
     pub password: Option<String>,
 }
 

@@ -252,8 +252,14 @@ pub async fn version_document(
     };
     let etag = strong_etag(&[tag, stored.etag.as_bytes(), municipality_name.as_bytes()]);
     let vary = (header::VARY, "Accept");
+    // The page names the municipality, whose name may change: cached, but revalidated.
+    let cache_control = if public { "public, max-age=300" } else { "private, max-age=300" };
     if not_modified(&req, &etag) {
-        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).insert_header(vary).finish());
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .insert_header((header::CACHE_CONTROL, cache_control))
+            .insert_header(vary)
+            .finish());
     }
     let version = document_of(&stored)?;
     let info = render::VersionInfo {
@@ -266,8 +272,6 @@ pub async fn version_document(
         Format::Html => render::plan_html(&info, &version.document),
         Format::Markdown => render::plan_markdown(&info, &version.document),
     };
-    // The page names the municipality, whose name may change: cached, but revalidated.
-    let cache_control = if public { "public, max-age=300" } else { "private, max-age=300" };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::ETAG, etag))

@@ -72,8 +72,14 @@ pub struct VersionDocument {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVersion {
-    #[schema(example = "Udkast til høring")]
+    #[schema(
+        example = "Udkast til høring",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00A0\u00AD\u1680\u180E\u2000-\u200D\u2028\u2029\u202F\u205F\u2060\u3000\uFEFF]"
+    )]
     pub label: String,
+    #[schema(max_length = 5000)]
     pub note: Option<String>,
 }
 
