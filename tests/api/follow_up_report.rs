@@ -216,29 +216,14 @@ async fn unmeasured_subjects_have_no_data_and_measures_show_their_latest() {
     assert_eq!(report["requirements"][1]["status"], "no_data", "another requirement's figures do not count");
 }
 
-/// The statements one request runs, read from the service's own counter.
-async fn statements_for(app: &TestApp, path: &str) -> u64 {
-    let count = || async {
-        let metrics = app.get("/metrics").await.text();
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("beskplan_db_statements_total "))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .expect("the statement counter") as u64
-    };
-    let before = count().await;
-    app.get(path).await.expect(200);
-    count().await - before
-}
-
 #[actix_web::test]
 async fn the_report_costs_the_same_statements_however_many_measurements() {
     let plan = plan().await;
     let path = format!("/api/v1/plans/{}/follow-up?as_of=2016-06-30", plan.plan_id);
-    let empty = statements_for(&plan.app, &path).await;
+    let empty = plan.app.statements_for(&path).await;
     plan.requirement("2015-01-31", 3.0).await;
     plan.record(&format!("follow-up-measures/{}", plan.measure), "2015-01-31", 3.0).await;
-    let few = statements_for(&plan.app, &path).await;
+    let few = plan.app.statements_for(&path).await;
     // Two years of daily figures, each revised once.
     let start = date("2015-01-01").and_hms_opt(12, 0, 0).unwrap();
     for day in 0..730 {
@@ -249,7 +234,7 @@ async fn the_report_costs_the_same_statements_however_many_measurements() {
             plan.insert(uuid::Uuid::now_v7().to_string(), &period_end, value, recorded_at);
         }
     }
-    let many = statements_for(&plan.app, &path).await;
+    let many = plan.app.statements_for(&path).await;
     assert_eq!((empty, few), (many, many), "statements for (no, few, 1,460 more) measurements");
     let report = plan.report("2016-06-30").await;
     // The deadline's figure as revised (364 % 7 = 0, not the first 99) meets at most 4; the latest

@@ -391,8 +391,8 @@ async fn the_settling_sweep_returns_plans_to_draft() {
         .json();
     app.force_deadline_passed(&id(&hearing));
     let mut conn = app.state.pool.get().unwrap();
-    assert_eq!(beskplan::api::hearings::settle_all(&mut conn).unwrap(), 1);
-    assert_eq!(beskplan::api::hearings::settle_all(&mut conn).unwrap(), 0);
+    assert_eq!(beskplan::api::plan_state::settle_all(&mut conn).unwrap(), 1);
+    assert_eq!(beskplan::api::plan_state::settle_all(&mut conn).unwrap(), 0);
     drop(conn);
     let drafts = app.get("/api/v1/plans?status=draft").await.expect(200).json();
     assert_eq!(drafts["total"], 1);

@@ -166,21 +166,6 @@ async fn hostile_bodies_get_clear_answers() {
         .problem(405);
 }
 
-/// The statements one request runs, read from the service's own counter.
-async fn statements_for(app: &TestApp, path: &str) -> u64 {
-    let count = || async {
-        let metrics = app.get("/metrics").await.text();
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("beskplan_db_statements_total "))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .expect("the statement counter") as u64
-    };
-    let before = count().await;
-    app.get(path).await.expect(200);
-    count().await - before
-}
-
 #[actix_web::test]
 async fn reads_cost_the_same_statements_whatever_the_plan_size() {
     let app = TestApp::new().await;
@@ -201,9 +186,9 @@ async fn reads_cost_the_same_statements_whatever_the_plan_size() {
             .expect(201);
         }
         app.post(&format!("{plan_path}/versions"), &json!({"label": "1"})).await.expect(201);
-        let version = statements_for(&app, &format!("{plan_path}/versions/1")).await;
-        let cached = statements_for(&app, &format!("{plan_path}/versions/1")).await;
-        let report = statements_for(&app, &format!("{plan_path}/follow-up")).await;
+        let version = app.statements_for(&format!("{plan_path}/versions/1")).await;
+        let cached = app.statements_for(&format!("{plan_path}/versions/1")).await;
+        let report = app.statements_for(&format!("{plan_path}/follow-up")).await;
         costs.push((version, cached, report));
     }
     assert_eq!(

@@ -54,9 +54,6 @@ pub use responses::{answer, respond, NewResponse};
 pub use summary::{hearing_summary, summary, PartyComments, Summary, SummaryComment};
 pub use views::{Comment, CommentRow, CommentTarget, Hearing, HearingRow, Response};
 
-/// Kept where the background settling used to live (it is the plan module's now).
-pub use crate::api::plan_state::settle_all;
-
 // ---- loading, locking, visibility ----
 
 fn find_hearing(conn: &mut DbConnection, id: &str) -> ApiResult<HearingRow> {

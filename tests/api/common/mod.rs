@@ -206,6 +206,21 @@ impl TestApp {
         Self::open(database, adjust).await
     }
 
+    /// The statements one GET runs (it must answer 200), read from the service's own counter.
+    pub async fn statements_for(&self, path: &str) -> u64 {
+        let count = || async {
+            let metrics = self.get("/metrics").await.text();
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix("beskplan_db_statements_total "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .expect("the statement counter") as u64
+        };
+        let before = count().await;
+        self.get(path).await.expect(200);
+        count().await - before
+    }
+
     /// A second app on the same database, as after a restart.
     pub async fn reopen(&self) -> Self {
         self.reopen_with(|_| {}).await
