@@ -175,7 +175,7 @@ pub fn app(
 > {
     let (app, mut openapi) =
         App::new().into_utoipa_app().openapi(api::ApiDoc::openapi()).configure(api::routes).split_for_parts();
-    api::describe_merge_patches(&mut openapi);
+    api::describe(&mut openapi);
     let known_paths = api::http::KnownPaths::from_openapi(&openapi);
     let cors = cors(&state.settings.cors_origins);
     app.app_data(web::JsonConfig::default().limit(state.settings.body_limit).error_handler(api::http::json_error))
@@ -271,7 +271,15 @@ fn cors(origins: &[String]) -> Option<Cors> {
     Some(
         cors.allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
             .allow_any_header()
-            .expose_headers([header::ETAG, header::LOCATION, header::LINK, HeaderName::from_static(REQUEST_ID_HEADER)])
+            .expose_headers([
+                header::ETAG,
+                header::LOCATION,
+                header::LINK,
+                header::RETRY_AFTER,
+                header::WWW_AUTHENTICATE,
+                HeaderName::from_static(idempotency::REPLAYED_HEADER),
+                HeaderName::from_static(REQUEST_ID_HEADER),
+            ])
             .max_age(3600),
     )
 }

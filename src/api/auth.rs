@@ -91,6 +91,7 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 /// 255 bytes is refused with 400.
 #[utoipa::path(
     tag = "auth",
+    security((), ("client_basic" = [])),
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "A bearer token", body = TokenResponse),

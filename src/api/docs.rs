@@ -1,12 +1,14 @@
 //! What many operations share in the OpenAPI description: the problem responses of each kind of
-//! operation and the conditional and idempotency headers. An operation names these sets instead
+//! operation, the conditional and idempotency headers, and the response headers every answer of
+//! a kind carries. An operation names these sets instead
 //! of repeating the list, e.g. `responses((status = 200, body = Goal), ItemProblems)`.
 
 use std::collections::BTreeMap;
 
-use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{IntoParams, IntoResponses};
 
 /// One problem+json response per listed status.
@@ -220,6 +222,132 @@ problem_set!(
         422 => "Invalid fields, or the Idempotency-Key was used with another request",
     }
 );
+
+/// The response headers the service sends, declared once under `components/headers`:
+/// `(name, description, schema type)`.
+const HEADERS: &[(&str, &str, Type)] = &[
+    ("ETag", "The resource's entity tag, for `If-Match` and `If-None-Match`", Type::String),
+    ("Location", "Where the created resource is", Type::String),
+    ("Link", "The `next` and `prev` pages of the list (RFC 8288)", Type::String),
+    ("Cache-Control", "How long and by whom the response may be cached", Type::String),
+    ("Retry-After", "Seconds to wait before trying again", Type::Integer),
+    ("WWW-Authenticate", "The authentication scheme the service expects: `Bearer realm=\"beskplan\"`", Type::String),
+    (
+        "Idempotent-Replayed",
+        "`true` when this is the stored response to an earlier request with the same Idempotency-Key",
+        Type::String,
+    ),
+    (
+        "X-Request-Id",
+        "The request's id in the service's log; a valid `x-request-id` sent by the client is kept",
+        Type::String,
+    ),
+];
+
+fn header_ref(name: &str) -> RefOr<Header> {
+    RefOr::Ref(Ref::new(format!("#/components/headers/{name}")))
+}
+
+/// Declares on every operation what the middleware adds to its answers, so that the rules live
+/// here once instead of in every annotation: `X-Request-Id` on every response,
+/// `WWW-Authenticate` on a 401, `Retry-After` on a 429, 503 or 507, `Link` on a page of a list,
+/// `Idempotent-Replayed` where an `Idempotency-Key` is taken, and `If-None-Match` where a 304 may
+/// come. Every operation that reads or writes the database may answer 503 (the database is
+/// unreachable) and every change 507 (no room to store it). Header declarations that the
+/// annotations make inline become references to the shared ones.
+pub fn describe_headers(api: &mut OpenApi) {
+    let components = api.components.get_or_insert_with(Default::default);
+    for (name, description, schema_type) in HEADERS {
+        let mut schema = ObjectBuilder::new().schema_type(schema_type.clone());
+        if *schema_type == Type::Integer {
+            schema = schema.format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32))).minimum(Some(0));
+        }
+        let schema = schema.build();
+        let header = HeaderBuilder::new().schema(Some(schema)).description(Some(*description)).build();
+        components.headers.insert((*name).to_owned(), RefOr::T(header));
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
+        let uses_database = path.starts_with("/api/");
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+        ];
+        for (operation, writes) in operations {
+            if let Some(operation) = operation.as_mut() {
+                describe_operation(operation, uses_database, writes);
+            }
+        }
+    }
+}
+
+fn describe_operation(operation: &mut Operation, uses_database: bool, writes: bool) {
+    let responses = &mut operation.responses.responses;
+    if uses_database {
+        let mut extra = vec![(503, "The database is unreachable or busy; try again after Retry-After")];
+        if writes {
+            extra.push((507, "No room to store the change (disk or size cap full); try again after Retry-After"));
+        }
+        for (status, response) in problems(&extra) {
+            responses.entry(status).or_insert(response);
+        }
+    }
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    let has_header = |parameters: &[RefOr<Parameter>], name: &str| {
+        parameters.iter().any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case(name)))
+    };
+    let idempotent = has_header(parameters, "Idempotency-Key");
+    if responses.contains_key("304") && !has_header(parameters, "If-None-Match") {
+        let schema = ObjectBuilder::new().schema_type(Type::String);
+        parameters.push(RefOr::T(header(
+            "If-None-Match",
+            false,
+            "ETags the client holds; 304 Not Modified when one is current",
+            schema,
+        )));
+    }
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else { continue };
+        let declared: Vec<String> = response.headers.keys().cloned().collect();
+        for name in declared {
+            if let Some((shared, _, _)) = HEADERS.iter().find(|(shared, _, _)| shared.eq_ignore_ascii_case(&name)) {
+                response.headers.remove(&name);
+                response.headers.insert((*shared).to_owned(), header_ref(shared));
+            }
+        }
+        let mut add = vec!["X-Request-Id"];
+        match status.as_str() {
+            "401" => add.push("WWW-Authenticate"),
+            "429" | "503" | "507" => add.push("Retry-After"),
+            "304" => add.push("ETag"),
+            _ => {}
+        }
+        if status.starts_with('2') {
+            if idempotent {
+                add.push("Idempotent-Replayed");
+            }
+            if is_list(response) {
+                add.push("Link");
+            }
+        }
+        for name in add {
+            response.headers.entry(name.to_owned()).or_insert_with(|| header_ref(name));
+        }
+    }
+    if operation.parameters.as_ref().is_some_and(Vec::is_empty) {
+        operation.parameters = None;
+    }
+}
+
+/// Whether a response's JSON body is a page of a list (`ListOf_…`).
+fn is_list(response: &Response) -> bool {
+    response.content.get("application/json").is_some_and(|content| {
+        matches!(content, RefOr::T(content) if matches!(&content.schema,
+            Some(RefOr::Ref(reference)) if reference.ref_location.starts_with("#/components/schemas/ListOf_")))
+    })
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::ToSchema;
 
 use crate::domain::validate::Checks;
@@ -53,12 +55,48 @@ impl Page {
 }
 
 /// A page of a list: `{"items": [...], "total": N, "limit": L, "offset": O}`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ListOf<T> {
     pub items: Vec<T>,
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// Described by hand because the derive inlines a type parameter's whole schema: the items
+/// refer to the item's own schema, so a generated client has one model per resource
+/// (`ListOf_Plan.items` are `Plan`s).
+impl<T: ToSchema> utoipa::__dev::ComposeSchema for ListOf<T> {
+    fn compose(_generics: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+        let integer = || {
+            ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        };
+        ObjectBuilder::new()
+            .description(Some("A page of a list, in the list's order; `total` counts every item that matches."))
+            .property("items", ArrayBuilder::new().items(Ref::from_schema_name(T::name())))
+            .property("total", integer().minimum(Some(0)).description(Some("How many items match, on all pages")))
+            .property(
+                "limit",
+                integer().minimum(Some(1)).maximum(Some(MAX_LIMIT)).description(Some("The page size asked for")),
+            )
+            .property("offset", integer().minimum(Some(0)).description(Some("How many items come before this page")))
+            .required("items")
+            .required("total")
+            .required("limit")
+            .required("offset")
+            .into()
+    }
+}
+
+impl<T: ToSchema> ToSchema for ListOf<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ListOf".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
 }
 
 /// Answers a list with its `Link` header (`next` and `prev`, keeping the other query parameters).

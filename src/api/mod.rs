@@ -113,6 +113,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         description = include_str!("openapi_description.md"),
         license(name = "MIT"),
     ),
+    servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth),
     components(schemas(crate::error::Problem)),
     tags(
@@ -131,7 +132,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 )]
 pub struct ApiDoc;
 
-/// Declares the bearer scheme that operations name in `security`.
+/// Declares the security schemes that operations name in `security`: bearer tokens, and HTTP
+/// Basic for service clients at the token endpoint.
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
@@ -142,6 +144,12 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+        // The token endpoint also takes a service client's credentials by HTTP Basic
+        // (RFC 6749 `client_secret_basic`).
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
     }
 }
 
@@ -149,74 +157,89 @@ impl utoipa::Modify for BearerAuth {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut api =
         actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts().1;
-    describe_merge_patches(&mut api);
+    describe(&mut api);
     api
+}
+
+/// What the route annotations leave to rules over the whole document: merge-patch bodies and
+/// the headers that every response of a kind carries. Run on every document the service builds
+/// (`openapi()` and the one `app()` serves).
+pub fn describe(api: &mut utoipa::openapi::OpenApi) {
+    describe_merge_patches(api);
+    docs::describe_headers(api);
 }
 
 /// `PATCH` bodies are JSON merge patches (RFC 7396): any field may be left out, in nested objects
 /// too (arrays are replaced whole). The handlers declare the resource's fields as the body; this
-/// points each `PATCH` at a copy of that schema without `required`, named `<schema>MergePatch`.
-/// Run on every document the service builds (`openapi()` and the one `app()` serves).
-pub fn describe_merge_patches(api: &mut utoipa::openapi::OpenApi) {
-    use serde_json::Value;
+/// points each `PATCH` at a copy of that schema without `required`, named `<schema>MergePatch`,
+/// and drops the original where nothing else refers to it.
+fn describe_merge_patches(api: &mut utoipa::openapi::OpenApi) {
+    use std::collections::BTreeMap;
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::{Ref, RefOr};
+    type Schemas = BTreeMap<String, RefOr<Schema>>;
     const PREFIX: &str = "#/components/schemas/";
 
-    fn patch_of(name: &str, schemas: &mut serde_json::Map<String, Value>) -> Option<String> {
+    fn patch_of(name: &str, schemas: &mut Schemas) -> Option<String> {
         let base = name.strip_suffix("Patch").or_else(|| name.strip_suffix("Fields")).unwrap_or(name);
         let patch_name = format!("{base}MergePatch");
         if schemas.contains_key(&patch_name) {
             return Some(patch_name);
         }
-        let mut schema = schemas.get(name)?.clone();
-        schema.get("properties")?;
+        let RefOr::T(Schema::Object(mut object)) = schemas.get(name)?.clone() else { return None };
+        if object.properties.is_empty() {
+            return None;
+        }
         // Reserve the name first, so that a schema that refers to itself ends.
-        schemas.insert(patch_name.clone(), Value::Null);
-        loosen(&mut schema, schemas);
+        schemas.insert(patch_name.clone(), RefOr::T(Schema::default()));
+        object.required.clear();
+        object.properties.values_mut().for_each(|property| loosen(property, schemas));
         let what = format!("A JSON merge patch (RFC 7396) of `{name}`: every field may be left out.");
-        let description = match schema.get("description").and_then(Value::as_str) {
+        object.description = Some(match object.description.take() {
             Some(text) => format!("{what}\n\n{text}"),
             None => what,
-        };
-        schema["description"] = Value::String(description);
-        schemas.insert(patch_name.clone(), schema);
+        });
+        schemas.insert(patch_name.clone(), RefOr::T(Schema::Object(object)));
         Some(patch_name)
     }
 
-    fn loosen(schema: &mut Value, schemas: &mut serde_json::Map<String, Value>) {
-        let Value::Object(object) = schema else { return };
-        if let Some(Value::String(target)) = object.get("$ref") {
-            if let Some(patch) = target.strip_prefix(PREFIX).and_then(|name| patch_of(name, schemas)) {
-                object.insert("$ref".into(), Value::String(format!("{PREFIX}{patch}")));
+    fn loosen(schema: &mut RefOr<Schema>, schemas: &mut Schemas) {
+        match schema {
+            RefOr::Ref(reference) => {
+                if let Some(patch) = reference.ref_location.strip_prefix(PREFIX).and_then(|n| patch_of(n, schemas)) {
+                    reference.ref_location = Ref::from_schema_name(patch).ref_location;
+                }
             }
-            return;
-        }
-        object.remove("required");
-        if let Some(Value::Object(properties)) = object.get_mut("properties") {
-            properties.values_mut().for_each(|property| loosen(property, schemas));
-        }
-        for key in ["oneOf", "anyOf", "allOf"] {
-            if let Some(Value::Array(variants)) = object.get_mut(key) {
-                variants.iter_mut().for_each(|variant| loosen(variant, schemas));
+            RefOr::T(Schema::Object(object)) => {
+                object.required.clear();
+                object.properties.values_mut().for_each(|property| loosen(property, schemas));
             }
+            RefOr::T(Schema::OneOf(one_of)) => one_of.items.iter_mut().for_each(|item| loosen(item, schemas)),
+            RefOr::T(Schema::AnyOf(any_of)) => any_of.items.iter_mut().for_each(|item| loosen(item, schemas)),
+            RefOr::T(Schema::AllOf(all_of)) => all_of.items.iter_mut().for_each(|item| loosen(item, schemas)),
+            _ => {}
         }
     }
 
-    let Ok(mut document) = serde_json::to_value(&*api) else { return };
-    let mut schemas = match document.pointer_mut("/components/schemas") {
-        Some(Value::Object(schemas)) => std::mem::take(schemas),
-        _ => return,
-    };
-    if let Some(Value::Object(paths)) = document.get_mut("paths") {
-        for item in paths.values_mut() {
-            let body = item.pointer_mut("/patch/requestBody/content/application~1merge-patch+json/schema");
-            if let Some(schema) = body {
-                loosen(schema, &mut schemas);
+    let Some(components) = api.components.as_mut() else { return };
+    let schemas = &mut components.schemas;
+    for item in api.paths.paths.values_mut() {
+        let Some(RefOr::T(body)) = item.patch.as_mut().and_then(|patch| patch.request_body.as_mut()) else { continue };
+        if let Some(RefOr::T(content)) = body.content.get_mut("application/merge-patch+json") {
+            if let Some(schema) = content.schema.as_mut() {
+                loosen(schema, schemas);
             }
         }
     }
-    document["components"]["schemas"] = Value::Object(schemas);
-    match serde_json::from_value(document) {
-        Ok(described) => *api = described,
-        Err(error) => tracing::error!(%error, "could not describe the merge patch bodies"),
+    // A `…Patch` or `…Fields` schema that only described a PATCH body is now unused.
+    let used = serde_json::to_string(&(&api.paths, &*schemas)).unwrap_or_default();
+    let replaced: Vec<String> = schemas
+        .keys()
+        .filter_map(|name| name.strip_suffix("MergePatch"))
+        .flat_map(|base| [format!("{base}Patch"), format!("{base}Fields")])
+        .filter(|name| !used.contains(&format!("\"{PREFIX}{name}\"")))
+        .collect();
+    for name in replaced {
+        schemas.remove(&name);
     }
 }

@@ -127,6 +127,7 @@ pub fn find(conn: &mut DbConnection, code: &str) -> ApiResult<MunicipalityRow> {
 /// List municipalities, ordered by code. Public.
 #[utoipa::path(
     tag = "municipalities",
+    security((), ("bearer" = [])),
     params(PageQuery),
     responses((status = 200, description = "A page of municipalities", body = ListOf<Municipality>), PublicListProblems)
 )]
@@ -179,6 +180,7 @@ pub async fn create_municipality(
 /// Read a municipality. Public.
 #[utoipa::path(
     tag = "municipalities",
+    security((), ("bearer" = [])),
     params(("code" = String, Path, description = "Kommunekode", example = "185")),
     responses(
         (status = 200, description = "The municipality", body = Municipality, headers(("ETag" = String))),

@@ -15,7 +15,7 @@ pub struct Health {
 }
 
 /// The process is alive.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(tag = "operations", security(()), responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -24,6 +24,7 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers and has room for writes.
 #[utoipa::path(
     tag = "operations",
+    security(()),
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "The database is unreachable, or it has no room to store changes \

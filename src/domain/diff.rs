@@ -39,9 +39,11 @@ pub struct Change {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FieldChange {
-    #[schema(value_type = Object)]
+    /// The field's value in the earlier version: any JSON value (string, number, object, null …).
+    #[schema(value_type = Value)]
     pub before: Value,
-    #[schema(value_type = Object)]
+    /// The field's value in the later version: any JSON value.
+    #[schema(value_type = Value)]
     pub after: Value,
 }
 

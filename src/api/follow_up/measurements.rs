@@ -230,11 +230,12 @@ fn list(
 
 macro_rules! measurement_routes {
     ($list:ident, $create:ident, $path:literal, $variant:ident, $what:literal) => {
-        #[doc = concat!("The measurements of a ", $what, ", oldest period first; revised figures for a period follow the first.")]
         #[utoipa::path(
             tag = "follow-up",
+            summary = concat!("The measurements of a ", $what),
+            description = "Oldest period first; revised figures for a period follow the first.",
             params(("id" = String, Path, description = concat!("The ", $what, "'s id")), PageQuery),
-            security(("bearer" = [])),
+            security((), ("bearer" = [])),
             responses((status = 200, description = "A page of measurements", body = ListOf<Measurement>), ListProblems)
         )]
         #[get($path)]
@@ -245,9 +246,10 @@ macro_rules! measurement_routes {
             Ok(http::list_response(&req, page, total, items))
         }
 
-        #[doc = concat!("Record a measurement of a ", $what, " (planner; also after the plan is adopted).")]
         #[utoipa::path(
             tag = "follow-up",
+            summary = concat!("Record a measurement of a ", $what),
+            description = "Planner; also after the plan is adopted.",
             params(("id" = String, Path, description = concat!("The ", $what, "'s id")), IdempotencyKey),
             request_body = NewMeasurement,
             security(("bearer" = [])),
@@ -294,7 +296,7 @@ fn find_row(conn: &mut DbConnection, id: &str) -> ApiResult<MeasurementRow> {
 #[utoipa::path(
     tag = "follow-up",
     params(("id" = String, Path, description = "The measurement's id")),
-    security(("bearer" = [])),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The measurement", body = Measurement, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),

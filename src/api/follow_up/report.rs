@@ -26,10 +26,15 @@ use crate::AppState;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct Counts {
+    #[schema(format = Int64)]
     pub met: usize,
+    #[schema(format = Int64)]
     pub on_track: usize,
+    #[schema(format = Int64)]
     pub at_risk: usize,
+    #[schema(format = Int64)]
     pub not_met: usize,
+    #[schema(format = Int64)]
     pub no_data: usize,
 }
 
@@ -307,9 +312,9 @@ pub struct ReportQuery {
 #[utoipa::path(
     tag = "follow-up",
     params(("plan_id" = String, Path, description = "The plan's id"), ReportQuery),
-    security(("bearer" = [])),
+    security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The report", body = FollowUpReport, content(("application/json"), ("text/csv"))),
+        (status = 200, description = "The report", content((FollowUpReport = "application/json"), (String = "text/csv"))),
         ListProblems,
         (status = 406, description = "Neither JSON nor CSV is acceptable", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "as_of is not a date", body = Problem, content_type = "application/problem+json"),

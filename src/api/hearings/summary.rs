@@ -49,6 +49,7 @@ pub struct Summary {
     pub plan_title: String,
     pub parties: Vec<PartyComments>,
     /// Submitted comments without a response.
+    #[schema(format = Int64)]
     pub unanswered: usize,
 }
 
@@ -102,7 +103,7 @@ pub fn summary(
     params(("id" = String, Path, description = "The hearing's id")),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The summary", body = Summary, content(("application/json"), ("text/html"), ("text/markdown"))),
+        (status = 200, description = "The summary", content((Summary = "application/json"), (String = "text/html"), (String = "text/markdown"))),
         (status = 406, description = "None of JSON, HTML or Markdown is acceptable", body = Problem, content_type = "application/problem+json"),
         ItemProblems,
     )

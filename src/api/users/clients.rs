@@ -33,8 +33,9 @@ pub struct ClientRow {
     pub revision: i64,
 }
 
+/// A service client: a machine account that gets tokens with the `client_credentials` grant.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Client {
+pub struct ServiceClient {
     /// The `client_id` for the `client_credentials` grant.
     pub client_id: String,
     #[schema(example = "Jobindsats-import")]
@@ -47,10 +48,10 @@ pub struct Client {
     pub etag: String,
 }
 
-impl TryFrom<ClientRow> for Client {
+impl TryFrom<ClientRow> for ServiceClient {
     type Error = ApiError;
     fn try_from(row: ClientRow) -> ApiResult<Self> {
-        Ok(Client {
+        Ok(ServiceClient {
             role: stored(&row.role)?,
             municipalities: parse_codes(&row.municipalities)?,
             etag: http::etag(row.revision),
@@ -67,7 +68,7 @@ impl TryFrom<ClientRow> for Client {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreatedClient {
     #[serde(flatten)]
-    pub client: Client,
+    pub client: ServiceClient,
     pub client_secret: String,
 }
 
@@ -141,7 +142,7 @@ pub async fn create_client(
                     revision: 1,
                 };
                 diesel::insert_into(clients::table).values(&row).execute(conn)?;
-                let client = Client::try_from(row)?;
+                let client = ServiceClient::try_from(row)?;
                 audit::record(conn, &ctx, "create", "client", &client.client_id, None, snapshot(&client))?;
                 Ok(CreatedClient { client, client_secret: secret })
             })
@@ -155,7 +156,7 @@ pub async fn create_client(
     tag = "users",
     params(PageQuery),
     security(("bearer" = [])),
-    responses((status = 200, description = "A page of clients", body = ListOf<Client>), AdminListProblems)
+    responses((status = 200, description = "A page of clients", body = ListOf<ServiceClient>), AdminListProblems)
 )]
 #[get("/clients")]
 pub async fn list_clients(
@@ -178,7 +179,7 @@ pub async fn list_clients(
             Ok::<_, ApiError>((total, rows))
         })
         .await?;
-    let items = rows.into_iter().map(Client::try_from).collect::<ApiResult<Vec<_>>>()?;
+    let items = rows.into_iter().map(ServiceClient::try_from).collect::<ApiResult<Vec<_>>>()?;
     Ok(http::list_response(&req, page, total, items))
 }
 
@@ -188,7 +189,7 @@ pub async fn list_clients(
     params(("id" = String, Path, description = "The client_id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The client", body = Client, headers(("ETag" = String))),
+        (status = 200, description = "The client", body = ServiceClient, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
         AdminItemProblems,
     )
@@ -202,7 +203,7 @@ pub async fn get_client(
 ) -> ApiResult<HttpResponse> {
     admin_only(&ctx)?;
     let id = id.into_inner();
-    let client = Client::try_from(state.db(move |conn| find_client(conn, &id)).await?)?;
+    let client = ServiceClient::try_from(state.db(move |conn| find_client(conn, &id)).await?)?;
     Ok(http::entity_response(&req, &client.etag, &client))
 }
 
@@ -235,8 +236,8 @@ pub async fn deactivate_client(
                 .set((clients::active.eq(false), clients::updated_at.eq(now()), clients::revision.eq(row.revision + 1)))
                 .execute(conn)?;
                 expect_one(count)?;
-                let after = Client::try_from(find_client(conn, &id)?)?;
-                let before = Client::try_from(row)?;
+                let after = ServiceClient::try_from(find_client(conn, &id)?)?;
+                let before = ServiceClient::try_from(row)?;
                 audit::record(conn, &ctx, "deactivate", "client", &id, snapshot(&before), snapshot(&after))
             })
         })

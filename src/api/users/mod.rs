@@ -10,8 +10,8 @@ mod clients;
 mod people;
 
 pub use clients::{
-    create_client, deactivate_client, find_client, get_client, list_clients, Client, ClientRow, CreatedClient,
-    NewClient,
+    create_client, deactivate_client, find_client, get_client, list_clients, ClientRow, CreatedClient, NewClient,
+    ServiceClient,
 };
 pub use people::{
     bootstrap_admin, create_user, create_user_handler, deactivate_user, find_user, get_user, list_users, update_user,

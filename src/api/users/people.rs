@@ -325,6 +325,7 @@ pub async fn list_users(
 /// Create a user (admin). The password is stored as an Argon2id hash and never returned.
 #[utoipa::path(
     tag = "users",
+    operation_id = "create_user",
     request_body = NewUser,
     security(("bearer" = [])),
     params(IdempotencyKey),

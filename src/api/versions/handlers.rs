@@ -222,7 +222,7 @@ fn negotiate(req: &HttpRequest) -> ApiResult<Format> {
     params(("plan_id" = String, Path, description = "The plan's id"), ("n" = i32, Path, description = "The version number")),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The rendered plan", content(("text/html"), ("text/markdown")), headers(("ETag" = String))),
+        (status = 200, description = "The rendered plan", content((String = "text/html"), (String = "text/markdown")), headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 400, description = "The version number is not an integer", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "Neither HTML nor Markdown is acceptable", body = Problem, content_type = "application/problem+json"),
