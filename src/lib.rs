@@ -31,7 +31,7 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::tokens::TokenService;
 use crate::config::Settings;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -198,13 +198,11 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(auth::authenticate_requests))
         .wrap(actix_web::middleware::from_fn(api::deadline::body_deadline))
         .wrap_fn(|req, srv| {
-            let refused = api::http::uri_has_nul(&req);
+            let refused = api::http::refused_uri(&req);
             let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-            let response = if refused {
-                let error = ApiError::BadRequest("the URI must not contain NUL characters (%00)".into());
-                futures_util::future::Either::Left(std::future::ready(Ok(req.error_response(error))))
-            } else {
-                futures_util::future::Either::Right(srv.call(req))
+            let response = match refused {
+                Some(error) => futures_util::future::Either::Left(std::future::ready(Ok(req.error_response(error)))),
+                None => futures_util::future::Either::Right(srv.call(req)),
             };
             async move {
                 let mut response = response.await?;

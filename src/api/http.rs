@@ -307,49 +307,81 @@ pub fn path_error(error: actix_web::error::PathError, _req: &HttpRequest) -> act
     ApiError::BadRequest(format!("invalid path parameter: {error}")).into()
 }
 
-/// The path templates of the API with their methods, to tell an unknown path (404) from a known
-/// path called with a method it does not have (405 with `Allow`).
+/// The path templates of the API with their methods and each method's query parameters, to
+/// tell an unknown path (404) from a known path called with a method it does not have (405 with
+/// `Allow`), and to refuse query parameters an operation does not declare (400) on every
+/// operation alike.
 #[derive(Debug, Clone, Default)]
-pub struct KnownPaths(Vec<(Vec<String>, Vec<String>)>);
+pub struct KnownPaths(Vec<(Vec<String>, Vec<KnownMethod>)>);
+
+#[derive(Debug, Clone)]
+struct KnownMethod {
+    method: &'static str,
+    /// The declared query parameters; `None` where the document does not describe the operation.
+    query: Option<Vec<String>>,
+}
 
 impl KnownPaths {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
-        let mut known: Vec<(Vec<String>, Vec<String>)> = api
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        fn query_of(operation: &Operation) -> Vec<String> {
+            let parameters = operation.parameters.iter().flatten();
+            parameters
+                .filter_map(|p| match p {
+                    RefOr::T(p) if p.parameter_in == ParameterIn::Query => Some(p.name.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
+        let mut known: Vec<(Vec<String>, Vec<KnownMethod>)> = api
             .paths
             .paths
             .iter()
             .map(|(template, item)| {
                 let segments = template.split('/').map(str::to_owned).collect();
-                let methods: Vec<String> = [
-                    (item.get.is_some(), "GET"),
-                    (item.post.is_some(), "POST"),
-                    (item.put.is_some(), "PUT"),
-                    (item.patch.is_some(), "PATCH"),
-                    (item.delete.is_some(), "DELETE"),
+                let methods = [
+                    (&item.get, "GET"),
+                    (&item.post, "POST"),
+                    (&item.put, "PUT"),
+                    (&item.patch, "PATCH"),
+                    (&item.delete, "DELETE"),
                 ]
                 .into_iter()
-                .filter(|(present, _)| *present)
-                .map(|(_, m)| m.to_owned())
+                .filter_map(|(operation, method)| {
+                    operation.as_ref().map(|o| KnownMethod { method, query: Some(query_of(o)) })
+                })
                 .collect();
                 (segments, methods)
             })
             .collect();
-        known.push((vec![String::new(), "openapi.json".into()], vec!["GET".into()]));
+        known.push((vec![String::new(), "openapi.json".into()], vec![KnownMethod { method: "GET", query: None }]));
         KnownPaths(known)
     }
 
     /// Whether `path` is a known path that does not have `method` (answered 405 by [`fallback`]).
     pub fn method_not_allowed(&self, path: &str, method: &str) -> bool {
-        self.allowed(path).is_some_and(|methods| !methods.iter().any(|m| m == method))
+        self.allowed(path).is_some_and(|methods| !methods.iter().any(|m| m.method == method))
     }
 
-    fn allowed(&self, path: &str) -> Option<&[String]> {
+    fn allowed(&self, path: &str) -> Option<&[KnownMethod]> {
         let parts: Vec<&str> = path.split('/').collect();
         self.0.iter().find_map(|(segments, methods)| {
             let matches = segments.len() == parts.len()
                 && segments.iter().zip(&parts).all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p);
             matches.then_some(methods.as_slice())
         })
+    }
+
+    /// The first query parameter of the request that its operation does not declare, with the
+    /// ones it does; `None` when all are declared (or the operation is not in the document).
+    pub fn undeclared_query(&self, path: &str, method: &str, query: &str) -> Option<(String, Vec<String>)> {
+        if query.is_empty() {
+            return None;
+        }
+        let declared = self.allowed(path)?.iter().find(|m| m.method == method)?.query.as_ref()?;
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default();
+        let unknown = pairs.into_iter().map(|(name, _)| name).find(|name| !declared.contains(name))?;
+        Some((unknown, declared.clone()))
     }
 }
 
@@ -362,19 +394,29 @@ impl crate::auth::Routes for KnownPaths {
 /// The default service: 405 for a known path with another method, 404 otherwise.
 pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpResponse {
     let error = match known.allowed(req.path()) {
-        Some(methods) if !methods.iter().any(|m| m == req.method().as_str()) => {
-            ApiError::MethodNotAllowed { allow: methods.to_vec() }
+        Some(methods) if !methods.iter().any(|m| m.method == req.method().as_str()) => {
+            ApiError::MethodNotAllowed { allow: methods.iter().map(|m| m.method.to_owned()).collect() }
         }
         _ => ApiError::NotFound(format!("no resource at {}", req.path())),
     };
     actix_web::ResponseError::error_response(&error)
 }
 
-/// Whether a request's URI carries a NUL character (`%00`), which no path or filter needs and
-/// PostgreSQL cannot store or compare: such requests are refused with 400 on both backends.
-pub fn uri_has_nul(req: &actix_web::dev::ServiceRequest) -> bool {
+/// What is wrong with a request's URI before any handler sees it: a NUL character (`%00`),
+/// which no path or filter needs and PostgreSQL cannot store or compare (400 on both backends),
+/// or a query parameter the operation does not declare (400 on every operation, items as lists).
+pub fn refused_uri(req: &actix_web::dev::ServiceRequest) -> Option<ApiError> {
     let uri = req.uri().to_string();
-    uri.contains('\0') || uri.to_ascii_lowercase().contains("%00")
+    if uri.contains('\0') || uri.to_ascii_lowercase().contains("%00") {
+        return Some(ApiError::BadRequest("the URI must not contain NUL characters (%00)".into()));
+    }
+    let known = req.app_data::<web::Data<KnownPaths>>()?;
+    let (unknown, declared) = known.undeclared_query(req.path(), req.method().as_str(), req.query_string())?;
+    let takes = match declared.as_slice() {
+        [] => "takes no query parameters".to_owned(),
+        names => format!("takes only {}", names.join(", ")),
+    };
+    Some(ApiError::BadRequest(format!("unknown query parameter `{unknown}`: this operation {takes}")))
 }
 
 /// Problem+json for the error responses that actix and the services it hosts build themselves:

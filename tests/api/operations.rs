@@ -42,6 +42,34 @@ async fn routing_errors_are_problems() {
     assert_eq!(response.header("allow").as_deref(), Some("GET, PATCH, DELETE"));
 }
 
+/// Query parameters an operation does not declare are refused alike on lists, items and
+/// changes (a typo in a filter must not silently widen or narrow what is read or changed).
+#[actix_web::test]
+async fn undeclared_query_parameters_are_refused_everywhere() {
+    let app = TestApp::new().await;
+    let plan = app.plan("185", 2017).await;
+    let id = plan["id"].as_str().unwrap();
+    let etag = plan["etag"].as_str().unwrap();
+
+    let problem = app.get(&format!("/api/v1/plans/{id}?expand=goals")).await.problem(400);
+    assert_eq!(problem["detail"], "unknown query parameter `expand`: this operation takes no query parameters");
+    let problem = app.get("/api/v1/plans?municipalty=185").await.problem(400);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.starts_with("unknown query parameter `municipalty`: this operation takes only "), "{detail}");
+    assert!(detail.contains("municipality") && detail.contains("limit"), "{detail}");
+    app.patch(&format!("/api/v1/plans/{id}?force=1"), Some(etag), &serde_json::json!({"title": "T"}))
+        .await
+        .problem(400);
+    app.delete(&format!("/api/v1/plans/{id}?force=1"), Some(etag)).await.problem(400);
+    // HEAD is a GET without the body: the same rule.
+    let head = app.call(TestRequest::default().method(actix_web::http::Method::HEAD).uri("/api/v1/plans?x=1")).await;
+    assert_eq!(head.status, 400);
+
+    // Declared parameters still pass, and nothing above changed the plan.
+    app.get("/api/v1/plans?municipality=185&limit=5").await.expect(200);
+    assert_eq!(app.get(&format!("/api/v1/plans/{id}")).await.expect(200).json()["etag"], plan["etag"]);
+}
+
 #[actix_web::test]
 async fn docs_page_works_offline() {
     let app = TestApp::new().await;

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::measurements::{check_measurement, insert};
 use super::{lock_plan, Dialect, MeasurementRow, NewMeasurement, Subject};
-use crate::api::docs::CreateProblems;
+use crate::api::docs::{CreateProblems, IdempotencyKey};
 use crate::auth::RequestContext;
 use crate::db::schema::{follow_up_measures, measurements, requirements};
 use crate::db::DbConnection;
@@ -188,7 +188,7 @@ pub fn import(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str, body
 /// semicolons a decimal comma.
 #[utoipa::path(
     tag = "follow-up",
-    params(("plan_id" = String, Path, description = "The plan's id")),
+    params(("plan_id" = String, Path, description = "The plan's id"), IdempotencyKey),
     request_body(content = String, content_type = "text/csv"),
     security(("bearer" = [])),
     responses(
