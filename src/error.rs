@@ -97,31 +97,33 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
-    fn kind(&self) -> (&'static str, &'static str) {
+    /// The problem type's slug (`/problems/<slug>`), from [`PROBLEM_TYPES`].
+    fn kind(&self) -> &'static str {
         match self {
-            ApiError::BadRequest(_) => ("bad-request", "Bad request"),
-            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
-            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
-            ApiError::NotFound(_) => ("not-found", "Not found"),
-            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
-            ApiError::Conflict(_) => ("conflict", "Conflict"),
-            ApiError::NotReady(_) => ("not-ready", "Version not ready"),
-            ApiError::PreconditionRequired => ("precondition-required", "Precondition required"),
-            ApiError::PreconditionFailed => ("precondition-failed", "Precondition failed"),
-            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
-            ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
-            ApiError::NotAcceptable(_) => ("not-acceptable", "Not acceptable"),
-            ApiError::Validation(_) => ("validation", "Validation failed"),
-            ApiError::TooManyRequests(_) => ("too-many-requests", "Too many requests"),
-            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
-            ApiError::InsufficientStorage(_) => ("storage-full", "Insufficient storage"),
-            ApiError::Internal(_) => ("internal", "Internal server error"),
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed { .. } => "method-not-allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::NotReady(_) => "not-ready",
+            ApiError::PreconditionRequired => "precondition-required",
+            ApiError::PreconditionFailed => "precondition-failed",
+            ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::NotAcceptable(_) => "not-acceptable",
+            ApiError::Validation(_) => "validation",
+            ApiError::TooManyRequests(_) => "too-many-requests",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::InsufficientStorage(_) => "storage-full",
+            ApiError::Internal(_) => "internal",
             ApiError::Http(status, _) => http_kind(*status),
         }
     }
 
     pub fn problem(&self) -> Problem {
-        let (kind, title) = self.kind();
+        let kind = self.kind();
+        let title = problem_type(kind).map_or("Error", |t| t.title);
         let detail = match self {
             ApiError::Internal(_) => "an unexpected error occurred; the request id identifies it in the log".to_owned(),
             other => other.to_string(),
@@ -201,30 +203,64 @@ impl ResponseError for ApiError {
     }
 }
 
-/// The problem type and title of an error status that has no variant of its own.
-fn http_kind(status: StatusCode) -> (&'static str, &'static str) {
-    match status.as_u16() {
-        400 => ("bad-request", "Bad request"),
-        401 => ("unauthorized", "Unauthorized"),
-        403 => ("forbidden", "Forbidden"),
-        404 => ("not-found", "Not found"),
-        405 => ("method-not-allowed", "Method not allowed"),
-        406 => ("not-acceptable", "Not acceptable"),
-        408 => ("request-timeout", "Request timeout"),
-        409 => ("conflict", "Conflict"),
-        411 => ("length-required", "Length required"),
-        413 => ("payload-too-large", "Payload too large"),
-        414 => ("uri-too-long", "URI too long"),
-        415 => ("unsupported-media-type", "Unsupported media type"),
-        417 => ("expectation-failed", "Expectation failed"),
-        429 => ("too-many-requests", "Too many requests"),
-        431 => ("request-header-fields-too-large", "Request header fields too large"),
-        500 => ("internal", "Internal server error"),
-        503 => ("unavailable", "Service unavailable"),
-        507 => ("storage-full", "Insufficient storage"),
-        code if code >= 500 => ("server-error", "Server error"),
-        _ => ("client-error", "Client error"),
+/// The problem type of an error status that has no variant of its own.
+fn http_kind(status: StatusCode) -> &'static str {
+    // The first type of a status in the list is its general one (`conflict` before `not-ready`).
+    let code = status.as_u16();
+    match PROBLEM_TYPES.iter().find(|t| t.status == code) {
+        Some(problem_type) => problem_type.slug,
+        None if code >= 500 => "server-error",
+        None => "client-error",
     }
+}
+
+/// A kind of problem: what `type: /problems/<slug>` means, documented at that URI and in the
+/// OpenAPI description.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ProblemType {
+    pub slug: &'static str,
+    pub status: u16,
+    pub title: &'static str,
+    /// What happened and what the client can do about it.
+    pub description: &'static str,
+}
+
+const fn kind(slug: &'static str, status: u16, title: &'static str, description: &'static str) -> ProblemType {
+    ProblemType { slug, status, title, description }
+}
+
+/// Every problem type the service answers with, by status. The one list: titles in answers,
+/// the pages at `/problems/<slug>` and the catalogue in the OpenAPI description come from it.
+pub const PROBLEM_TYPES: &[ProblemType] = &[
+    kind("bad-request", 400, "Bad request", "The request is malformed: the body is not JSON or has a field of the wrong type or an unknown field, a query parameter is malformed or not one the operation declares, or a header such as `Idempotency-Key` is malformed. Sent again unchanged, it fails again."),
+    kind("unauthorized", 401, "Unauthorized", "The bearer token is missing where one is needed, malformed, expired or not signed by a key the service trusts, or the credentials sent to the token endpoint are wrong. Get a new token from `POST /api/v1/auth/token`."),
+    kind("forbidden", 403, "Forbidden", "The caller may see the resource but its role may not do this here: a viewer or consultee changing a plan, a planner recording a decision, anyone but an admin administering users, clients, municipalities or the audit log."),
+    kind("not-found", 404, "Not found", "No such resource, or the caller may not see it: a draft of another municipality answers exactly as a missing one does, so existence is not revealed."),
+    kind("method-not-allowed", 405, "Method not allowed", "The path exists but not with this method; the `Allow` header lists the methods it has."),
+    kind("not-acceptable", 406, "Not acceptable", "None of the media types in `Accept` is one the operation answers with (JSON; HTML or Markdown for documents and the hearing summary; CSV for the follow-up report)."),
+    kind("request-timeout", 408, "Request timeout", "The request body did not arrive in time. Send it again, whole."),
+    kind("conflict", 409, "Conflict", "Not possible in the resource's current state (a change to an adopted plan, a decision the status machine does not allow, a comment on a closed hearing), a duplicate of something unique (a second plan for a municipality and year, a taken username), or a request with the same `Idempotency-Key` still in progress."),
+    kind("not-ready", 409, "Version not ready", "A decision was refused because the version has blockers; `blockers` lists each with its reason (as `GET /api/v1/plans/{id}/readiness` does)."),
+    kind("length-required", 411, "Length required", "The request has a body without `Content-Length` or chunked transfer encoding."),
+    kind("precondition-failed", 412, "Precondition failed", "The `If-Match` ETag is no longer current: someone changed the resource since. Fetch it again, reapply the change and send the new ETag."),
+    kind("payload-too-large", 413, "Payload too large", "The body is larger than the body limit (`BESKPLAN_BODY_LIMIT`, 1 MiB by default)."),
+    kind("uri-too-long", 414, "URI too long", "The request line is longer than the service reads."),
+    kind("unsupported-media-type", 415, "Unsupported media type", "The body's `Content-Type` is not one the operation takes: JSON, `application/merge-patch+json` for PATCH, `text/csv` for the measurements import, a form or JSON for the token endpoint."),
+    kind("expectation-failed", 417, "Expectation failed", "The `Expect` header asks for something other than `100-continue`."),
+    kind("validation", 422, "Validation failed", "Fields break the domain's rules; `errors` lists each field with the rule it breaks (at most 100, `error_count` says how many in all). Also answered when an `Idempotency-Key` is reused with a different request."),
+    kind("precondition-required", 428, "Precondition required", "The change needs `If-Match` with the resource's current ETag (or `*`), so that it cannot overwrite a change it has not seen."),
+    kind("too-many-requests", 429, "Too many requests", "Too many failed logins for this username or client, or from this address; wait the seconds in `Retry-After`."),
+    kind("request-header-fields-too-large", 431, "Request header fields too large", "The request's headers are larger than the service reads."),
+    kind("client-error", 400, "Client error", "Another error in the request (a 4xx status without a type of its own); `status` and `detail` say which."),
+    kind("internal", 500, "Internal server error", "Unexpected; nothing is said about the cause. The `X-Request-Id` response header identifies the request in the service's log."),
+    kind("unavailable", 503, "Service unavailable", "The database is unreachable or busy; try again after `Retry-After`. A change whose outcome is unknown says so in `detail`, and is safe to repeat only with the same `Idempotency-Key`."),
+    kind("storage-full", 507, "Insufficient storage", "No room to store the change: a full disk or the SQLite size cap (`BESKPLAN_SQLITE_MAX_SIZE_MB`). Nothing was stored; `/readyz` answers 503 meanwhile; try again after `Retry-After`."),
+    kind("server-error", 500, "Server error", "Another server error (a 5xx status without a type of its own); `status` and `detail` say which."),
+];
+
+/// The problem type with this slug.
+pub fn problem_type(slug: &str) -> Option<&'static ProblemType> {
+    PROBLEM_TYPES.iter().find(|t| t.slug == slug)
 }
 
 /// Input that breaks the domain's rules: 422 with every field error.
@@ -296,3 +332,47 @@ impl From<actix_web::error::BlockingError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod catalogue_tests {
+    use super::*;
+
+    /// Every `type` the service can answer with is documented, once.
+    #[test]
+    fn every_problem_type_is_in_the_catalogue() {
+        let errors = [
+            ApiError::BadRequest(String::new()),
+            ApiError::Unauthorized(String::new()),
+            ApiError::Forbidden(String::new()),
+            ApiError::NotFound(String::new()),
+            ApiError::MethodNotAllowed { allow: Vec::new() },
+            ApiError::Conflict(String::new()),
+            ApiError::NotReady(Vec::new()),
+            ApiError::PreconditionRequired,
+            ApiError::PreconditionFailed,
+            ApiError::PayloadTooLarge(String::new()),
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::NotAcceptable(String::new()),
+            ApiError::Validation(Vec::new()),
+            ApiError::TooManyRequests(1),
+            ApiError::Unavailable(String::new()),
+            ApiError::InsufficientStorage(String::new()),
+            ApiError::Internal(String::new()),
+        ];
+        let statuses = (400..600).filter_map(|code| StatusCode::from_u16(code).ok());
+        let https = statuses.map(|status| ApiError::Http(status, String::new()));
+        for error in errors.into_iter().chain(https) {
+            let problem = error.problem();
+            let slug = problem.problem_type.strip_prefix("/problems/").unwrap();
+            let documented = problem_type(slug).unwrap_or_else(|| panic!("{slug} is not in PROBLEM_TYPES"));
+            assert_eq!(problem.title, documented.title);
+            if !matches!(slug, "client-error" | "server-error") {
+                assert_eq!(problem.status, documented.status, "{slug}");
+            }
+        }
+        let mut slugs: Vec<&str> = PROBLEM_TYPES.iter().map(|t| t.slug).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), PROBLEM_TYPES.len(), "a slug is listed twice");
+    }
+}

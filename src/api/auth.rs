@@ -92,9 +92,9 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 #[utoipa::path(
     tag = "auth",
     security((), ("client_basic" = [])),
-    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content((TokenRequest = "application/x-www-form-urlencoded"), (TokenRequest = "application/json"))),
     responses(
-        (status = 200, description = "A bearer token", body = TokenResponse),
+        (status = 200, description = "A bearer token (never to be cached: `Cache-Control: no-store`)", body = TokenResponse, headers(("Cache-Control" = String))),
         (status = 400, description = "Malformed request or unsupported grant type", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Neither a form nor JSON", body = Problem, content_type = "application/problem+json"),

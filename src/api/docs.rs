@@ -339,6 +339,21 @@ fn describe_operation(operation: &mut Operation, uses_database: bool, writes: bo
     if operation.parameters.as_ref().is_some_and(Vec::is_empty) {
         operation.parameters = None;
     }
+    // "Anonymous only" (`security(())`, i.e. `[{}]`) is said as "no requirement" (`[]`), which
+    // generators read as "no credentials needed".
+    let anonymous_only = operation.security.as_ref().is_some_and(|alternatives| {
+        alternatives
+            .iter()
+            .all(|requirement| serde_json::to_value(requirement).is_ok_and(|v| v == serde_json::json!({})))
+    });
+    if anonymous_only {
+        operation.security = Some(Vec::new());
+    }
+    // A 304 carries the `Cache-Control` its 200 would have.
+    let cached = matches!(responses.get("200"), Some(RefOr::T(ok)) if ok.headers.contains_key("Cache-Control"));
+    if let (true, Some(RefOr::T(not_modified))) = (cached, responses.get_mut("304")) {
+        not_modified.headers.entry("Cache-Control".to_owned()).or_insert_with(|| header_ref("Cache-Control"));
+    }
 }
 
 /// Whether a response's JSON body is a page of a list (`ListOf_…`).

@@ -307,6 +307,34 @@ pub fn path_error(error: actix_web::error::PathError, _req: &HttpRequest) -> act
     ApiError::BadRequest(format!("invalid path parameter: {error}")).into()
 }
 
+/// The media type to answer with, of those `offered` (the first is the default): the first
+/// that the `Accept` header ranks highest, where `*/*` and `type/*` take the first offered of
+/// that kind. 406 when none is acceptable.
+pub fn negotiate(req: &HttpRequest, offered: &[&'static str]) -> ApiResult<&'static str> {
+    use actix_web::http::header::{Accept, Header};
+    let default = offered[0];
+    let Ok(accept) = Accept::parse(req) else { return Ok(default) };
+    if accept.0.is_empty() {
+        return Ok(default);
+    }
+    for mime in accept.ranked() {
+        let (kind, subtype) = (mime.type_().as_str(), mime.subtype().as_str());
+        let found = offered.iter().find(|media| {
+            let (offered_kind, offered_subtype) = media.split_once('/').unwrap_or((media, ""));
+            (kind == "*" || kind == offered_kind) && (subtype == "*" || subtype == offered_subtype)
+        });
+        if let Some(media) = found {
+            return Ok(media);
+        }
+    }
+    let list = match offered {
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [] => String::new(),
+    };
+    Err(ApiError::NotAcceptable(format!("this is available as {list}")))
+}
+
 /// The path templates of the API with their methods and each method's query parameters, to
 /// tell an unknown path (404) from a known path called with a method it does not have (405 with
 /// `Allow`), and to refuse query parameters an operation does not declare (400) on every

@@ -14,6 +14,7 @@ pub mod municipalities;
 pub mod ops;
 pub mod plan_state;
 pub mod plans;
+pub mod problems;
 pub mod users;
 pub mod versions;
 pub mod workflow;
@@ -25,84 +26,88 @@ use utoipa_actix_web::{scope, AppExt};
 /// Every route of the service. The OpenAPI document is collected from these same calls, so a
 /// route cannot exist without being described.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(ops::healthz).service(ops::readyz).service(
-        scope::scope("/api/v1")
-            .service(auth::issue_token)
-            .service(auth::me)
-            .service(users::list_users)
-            .service(users::create_user_handler)
-            .service(users::get_user)
-            .service(users::update_user)
-            .service(users::deactivate_user)
-            .service(users::list_clients)
-            .service(users::create_client)
-            .service(users::get_client)
-            .service(users::deactivate_client)
-            .service(audit::list_audit)
-            .service(municipalities::list_municipalities)
-            .service(municipalities::create_municipality)
-            .service(municipalities::get_municipality)
-            .service(municipalities::update_municipality)
-            .service(plans::list_plans)
-            .service(plans::create_plan)
-            .service(plans::get_plan)
-            .service(plans::update_plan)
-            .service(plans::delete_plan)
-            .service(sections::list_sections)
-            .service(sections::create_section)
-            .service(sections::get_section)
-            .service(sections::update_section)
-            .service(sections::delete_section)
-            .service(focus_areas::list_focus_areas)
-            .service(focus_areas::create_focus_area)
-            .service(focus_areas::get_focus_area)
-            .service(focus_areas::update_focus_area)
-            .service(focus_areas::delete_focus_area)
-            .service(goals::list_goals)
-            .service(goals::create_goal)
-            .service(goals::get_goal)
-            .service(goals::update_goal)
-            .service(goals::delete_goal)
-            .service(requirements::list_requirements)
-            .service(requirements::create_requirement)
-            .service(requirements::get_requirement)
-            .service(requirements::update_requirement)
-            .service(requirements::delete_requirement)
-            .service(follow_up_measures::list_follow_up_measures)
-            .service(follow_up_measures::create_follow_up_measure)
-            .service(follow_up_measures::get_follow_up_measure)
-            .service(follow_up_measures::update_follow_up_measure)
-            .service(follow_up_measures::delete_follow_up_measure)
-            .service(versions::list_versions)
-            .service(versions::create_version)
-            .service(versions::get_version)
-            .service(versions::diff_versions)
-            .service(versions::version_document)
-            .service(workflow::get_readiness)
-            .service(workflow::list_decisions)
-            .service(workflow::create_decision)
-            .service(workflow::start_revision)
-            .service(hearings::list_hearings)
-            .service(hearings::create_hearing)
-            .service(hearings::get_hearing)
-            .service(hearings::update_hearing)
-            .service(hearings::close_hearing)
-            .service(hearings::list_comments)
-            .service(hearings::create_comment)
-            .service(hearings::get_comment)
-            .service(hearings::update_comment)
-            .service(hearings::withdraw_comment)
-            .service(hearings::respond)
-            .service(hearings::hearing_summary)
-            .service(follow_up::list_requirement_measurements)
-            .service(follow_up::create_requirement_measurement)
-            .service(follow_up::list_measure_measurements)
-            .service(follow_up::create_measure_measurement)
-            .service(follow_up::get_measurement)
-            .service(follow_up::delete_measurement)
-            .service(follow_up::follow_up_report)
-            .service(follow_up::import_measurements),
-    );
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(problems::list_problem_types)
+        .service(problems::get_problem_type)
+        .service(
+            scope::scope("/api/v1")
+                .service(auth::issue_token)
+                .service(auth::me)
+                .service(users::list_users)
+                .service(users::create_user_handler)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(users::deactivate_user)
+                .service(users::list_clients)
+                .service(users::create_client)
+                .service(users::get_client)
+                .service(users::deactivate_client)
+                .service(audit::list_audit)
+                .service(municipalities::list_municipalities)
+                .service(municipalities::create_municipality)
+                .service(municipalities::get_municipality)
+                .service(municipalities::update_municipality)
+                .service(plans::list_plans)
+                .service(plans::create_plan)
+                .service(plans::get_plan)
+                .service(plans::update_plan)
+                .service(plans::delete_plan)
+                .service(sections::list_sections)
+                .service(sections::create_section)
+                .service(sections::get_section)
+                .service(sections::update_section)
+                .service(sections::delete_section)
+                .service(focus_areas::list_focus_areas)
+                .service(focus_areas::create_focus_area)
+                .service(focus_areas::get_focus_area)
+                .service(focus_areas::update_focus_area)
+                .service(focus_areas::delete_focus_area)
+                .service(goals::list_goals)
+                .service(goals::create_goal)
+                .service(goals::get_goal)
+                .service(goals::update_goal)
+                .service(goals::delete_goal)
+                .service(requirements::list_requirements)
+                .service(requirements::create_requirement)
+                .service(requirements::get_requirement)
+                .service(requirements::update_requirement)
+                .service(requirements::delete_requirement)
+                .service(follow_up_measures::list_follow_up_measures)
+                .service(follow_up_measures::create_follow_up_measure)
+                .service(follow_up_measures::get_follow_up_measure)
+                .service(follow_up_measures::update_follow_up_measure)
+                .service(follow_up_measures::delete_follow_up_measure)
+                .service(versions::list_versions)
+                .service(versions::create_version)
+                .service(versions::get_version)
+                .service(versions::diff_versions)
+                .service(versions::version_document)
+                .service(workflow::get_readiness)
+                .service(workflow::list_decisions)
+                .service(workflow::create_decision)
+                .service(workflow::start_revision)
+                .service(hearings::list_hearings)
+                .service(hearings::create_hearing)
+                .service(hearings::get_hearing)
+                .service(hearings::update_hearing)
+                .service(hearings::close_hearing)
+                .service(hearings::list_comments)
+                .service(hearings::create_comment)
+                .service(hearings::get_comment)
+                .service(hearings::update_comment)
+                .service(hearings::withdraw_comment)
+                .service(hearings::respond)
+                .service(hearings::hearing_summary)
+                .service(follow_up::list_requirement_measurements)
+                .service(follow_up::create_requirement_measurement)
+                .service(follow_up::list_measure_measurements)
+                .service(follow_up::create_measure_measurement)
+                .service(follow_up::get_measurement)
+                .service(follow_up::delete_measurement)
+                .service(follow_up::follow_up_report)
+                .service(follow_up::import_measurements),
+        );
 }
 
 #[derive(OpenApi)]
@@ -111,13 +116,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
         title = "beskplan",
         version = "1.0.0",
         description = include_str!("openapi_description.md"),
-        license(name = "MIT"),
+        license(name = "MIT", identifier = "MIT"),
+        contact(name = "The beskplan team"),
     ),
     servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth),
     components(schemas(crate::error::Problem)),
     tags(
         (name = "operations", description = "Liveness, readiness, metrics"),
+        (name = "problems", description = "What each problem `type` means"),
         (name = "auth", description = "Tokens and the caller"),
         (name = "users", description = "Users and service clients (admin)"),
         (name = "audit", description = "Who changed what (admin)"),
@@ -161,10 +168,17 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-/// What the route annotations leave to rules over the whole document: merge-patch bodies and
-/// the headers that every response of a kind carries. Run on every document the service builds
-/// (`openapi()` and the one `app()` serves).
+/// What the route annotations leave to rules over the whole document: the catalogue of problem
+/// types, merge-patch bodies and the headers that every response of a kind carries. Run on every
+/// document the service builds (`openapi()` and the one `app()` serves).
 pub fn describe(api: &mut utoipa::openapi::OpenApi) {
+    let catalogue: Vec<String> = crate::error::PROBLEM_TYPES
+        .iter()
+        .map(|t| format!("- `/problems/{}` ({}, {}): {}", t.slug, t.status, t.title, t.description))
+        .collect();
+    if let Some(description) = api.info.description.as_mut() {
+        *description = description.replace("{problem_types}", &catalogue.join("\n"));
+    }
     describe_merge_patches(api);
     docs::describe_headers(api);
 }

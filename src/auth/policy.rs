@@ -99,11 +99,14 @@ fn not_found() -> ApiError {
 }
 
 /// Paths that never look at a token: logging in (a stale token sent along, or HTTP Basic client
-/// authentication, is no reason to refuse), and the operational and documentation endpoints.
+/// authentication, is no reason to refuse), and the operational and documentation endpoints
+/// (the problem-type pages among them).
 pub fn needs_no_token(path: &str) -> bool {
     matches!(path, "/api/v1/auth/token" | "/healthz" | "/readyz" | "/metrics" | "/openapi.json")
         || path == "/docs"
         || path.starts_with("/docs/")
+        || path == "/problems"
+        || path.starts_with("/problems/")
 }
 
 /// Anonymous callers only read; the one thing they may send is a token request.

@@ -19,6 +19,7 @@ pub struct Diff {
 
 /// An item that is only in one of the two documents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = DiffItem)]
 pub struct Item {
     /// `plan`, `section`, `focus_area`, `goal`, `requirement` or `follow_up_measure`.
     #[serde(rename = "type")]
@@ -30,6 +31,7 @@ pub struct Item {
 
 /// An item in both documents whose fields differ.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = DiffChange)]
 pub struct Change {
     #[serde(rename = "type")]
     pub item_type: String,

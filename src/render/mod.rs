@@ -286,3 +286,26 @@ mod tests {
         assert_eq!(md("<b>Tårnby & Dragør</b>"), "&lt;b&gt;Tårnby &amp; Dragør&lt;/b&gt;");
     }
 }
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage<'a> {
+    heading: String,
+    problems: &'a [crate::error::ProblemType],
+    index: bool,
+}
+
+/// The page of one problem type, or of them all (`problem: None`).
+pub fn problem_page(problem: Option<&crate::error::ProblemType>) -> Result<String, askama::Error> {
+    match problem {
+        Some(problem) => ProblemPage {
+            heading: format!("{} ({})", problem.title, problem.status),
+            problems: std::slice::from_ref(problem),
+            index: false,
+        }
+        .render(),
+        None => {
+            ProblemPage { heading: "Problem types".into(), problems: crate::error::PROBLEM_TYPES, index: true }.render()
+        }
+    }
+}

@@ -70,6 +70,39 @@ async fn undeclared_query_parameters_are_refused_everywhere() {
     assert_eq!(app.get(&format!("/api/v1/plans/{id}")).await.expect(200).json()["etag"], plan["etag"]);
 }
 
+/// Each problem `type` URI resolves: a page for people, JSON for programs, and the list of all.
+#[actix_web::test]
+async fn problem_types_resolve_to_their_pages() {
+    let app = TestApp::new().await;
+    let problem = app.get("/api/v1/plans/0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f").await.problem(404);
+    let page = app.get(problem["type"].as_str().unwrap()).await.expect(200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    let html = page.text();
+    assert!(html.contains("<h1>Not found (404)</h1>") && html.contains("not revealed"), "{html}");
+
+    let json = app
+        .call(TestRequest::get().uri("/problems/precondition-failed").insert_header(("accept", "application/json")))
+        .await;
+    assert_eq!(json.status, 200);
+    assert_eq!(json.json()["status"], 412);
+    assert_eq!(json.json()["title"], "Precondition failed");
+
+    let all = app.call(TestRequest::get().uri("/problems").insert_header(("accept", "application/json"))).await.json();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), beskplan::error::PROBLEM_TYPES.len());
+    let description =
+        serde_json::to_value(beskplan::api::openapi()).unwrap()["info"]["description"].as_str().unwrap().to_owned();
+    for problem_type in all {
+        let slug = problem_type["slug"].as_str().unwrap();
+        app.get(&format!("/problems/{slug}")).await.expect(200);
+        assert!(description.contains(&format!("`/problems/{slug}`")), "{slug} is not in the OpenAPI description");
+    }
+    app.get("/problems/no-such-thing").await.problem(404);
+    // A bad token is no reason to refuse documentation.
+    let page = app.call(TestRequest::get().uri("/problems").insert_header(("authorization", "Bearer nonsense"))).await;
+    assert_eq!(page.status, 200);
+}
+
 #[actix_web::test]
 async fn docs_page_works_offline() {
     let app = TestApp::new().await;

@@ -31,6 +31,8 @@ const ADOPTED_CHANGE_OTHER: [u16; 6] = [409, 403, 403, 403, 403, 401];
 const MATRIX: &[(&str, &str, [u16; 6], [u16; 6])] = &[
     ("GET /healthz", "", [200; 6], [200; 6]),
     ("GET /readyz", "", [200; 6], [200; 6]),
+    ("GET /problems", "", [200; 6], [200; 6]),
+    ("GET /problems/{slug}", "", [200; 6], [200; 6]),
     ("POST /api/v1/auth/token", "", [200; 6], [200; 6]),
     ("GET /api/v1/me", "", [200, 200, 200, 200, 200, 401], [200, 200, 200, 200, 200, 401]),
     ("GET /api/v1/users", "", [200, 403, 403, 403, 403, 401], [200, 403, 403, 403, 403, 401]),
@@ -297,12 +299,14 @@ impl Fixture {
         match route {
             "GET /healthz"
             | "GET /readyz"
+            | "GET /problems"
             | "GET /api/v1/me"
             | "GET /api/v1/users"
             | "GET /api/v1/clients"
             | "GET /api/v1/audit"
             | "GET /api/v1/municipalities"
             | "GET /api/v1/plans" => TestRequest::get().uri(route.split_once(' ').unwrap().1),
+            "GET /problems/{slug}" => TestRequest::get().uri("/problems/conflict"),
             "POST /api/v1/auth/token" => json_post(
                 "/api/v1/auth/token".into(),
                 json!({"grant_type": "password", "username": "admin", "password": common::ADMIN_PASSWORD}),

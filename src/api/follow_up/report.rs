@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header::{self, Accept, Header};
+use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -25,6 +25,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::AppState;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[schema(as = FollowUpCounts)]
 pub struct Counts {
     #[schema(format = Int64)]
     pub met: usize,
@@ -63,7 +64,7 @@ pub struct MeasureFollowUp {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FollowUpReport {
     pub plan_id: String,
-    #[schema(example = "2015-06-30")]
+    #[schema(example = "2015-06-30", format = Date)]
     pub as_of: String,
     pub counts: Counts,
     pub requirements: Vec<RequirementFollowUp>,
@@ -349,16 +350,5 @@ pub async fn follow_up_report(
 }
 
 fn wants_csv(req: &HttpRequest) -> ApiResult<bool> {
-    let Ok(accept) = Accept::parse(req) else { return Ok(false) };
-    if accept.0.is_empty() {
-        return Ok(false);
-    }
-    for mime in accept.ranked() {
-        match (mime.type_().as_str(), mime.subtype().as_str()) {
-            ("application", "json") | ("application", "*") | ("*", "*") => return Ok(false),
-            ("text", "csv") | ("text", "*") => return Ok(true),
-            _ => {}
-        }
-    }
-    Err(ApiError::NotAcceptable("the report is available as application/json or text/csv".into()))
+    Ok(crate::api::http::negotiate(req, &["application/json", "text/csv"])? == "text/csv")
 }

@@ -37,7 +37,7 @@ pub struct NewResponse {
 #[utoipa::path(
     tag = "hearings",
     params(("id" = String, Path, description = "The comment's id"),
-           ("If-Match" = Option<String>, Header, description = "The comment's current ETag; required to replace a response")),
+           ("If-Match" = Option<String>, Header, nullable = false, description = "The comment's current ETag; required to replace a response")),
     request_body = NewResponse,
     security(("bearer" = [])),
     responses(

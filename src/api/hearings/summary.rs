@@ -2,7 +2,7 @@
 //! points at and the administration's response; as JSON, HTML or Markdown. A read: public once
 //! the hearing has closed, before that for the plan's readers.
 
-use actix_web::http::header::{self, Accept, Header};
+use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -44,6 +44,7 @@ pub struct PartyComments {
 /// The hearing summary: per invited party, each submitted comment with what it points at and
 /// the administration's response.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = HearingSummary)]
 pub struct Summary {
     pub hearing: Hearing,
     pub plan_title: String,
@@ -141,17 +142,9 @@ enum SummaryFormat {
 }
 
 fn summary_format(req: &HttpRequest) -> ApiResult<SummaryFormat> {
-    let Ok(accept) = Accept::parse(req) else { return Ok(SummaryFormat::Json) };
-    if accept.0.is_empty() {
-        return Ok(SummaryFormat::Json);
-    }
-    for mime in accept.ranked() {
-        match (mime.type_().as_str(), mime.subtype().as_str()) {
-            ("application", "json") | ("*", "*") | ("application", "*") => return Ok(SummaryFormat::Json),
-            ("text", "html") | ("text", "*") => return Ok(SummaryFormat::Html),
-            ("text", "markdown") => return Ok(SummaryFormat::Markdown),
-            _ => {}
-        }
-    }
-    Err(ApiError::NotAcceptable("the summary is available as application/json, text/html or text/markdown".into()))
+    Ok(match crate::api::http::negotiate(req, &["application/json", "text/html", "text/markdown"])? {
+        "text/html" => SummaryFormat::Html,
+        "text/markdown" => SummaryFormat::Markdown,
+        _ => SummaryFormat::Json,
+    })
 }

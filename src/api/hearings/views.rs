@@ -166,6 +166,7 @@ impl TryFrom<CommentRow> for Comment {
 
 /// The administration's response to a comment (forvaltningens bemærkning).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = CommentResponse)]
 pub struct Response {
     pub disposition: Disposition,
     pub text: String,

@@ -1,7 +1,7 @@
 //! The HTTP operations on versions: list, create, read, diff and the rendered document. Version
 //! bodies are served as stored, with strong ETags and immutable caching.
 
-use actix_web::http::header::{self, Accept, Header};
+use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use crate::auth::policy::{self, Action, Target};
 use crate::auth::RequestContext;
 use crate::db::schema::versions;
 use crate::domain::diff::{self, Diff};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::render;
 use crate::AppState;
 
@@ -159,7 +159,7 @@ pub struct DiffQuery {
     params(("plan_id" = String, Path, description = "The plan's id"), ("n" = i32, Path, description = "The version number"), DiffQuery),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The differences", body = Diff, headers(("ETag" = String))),
+        (status = 200, description = "The differences", body = Diff, headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         ItemProblems,
@@ -201,18 +201,10 @@ enum Format {
 /// The format the `Accept` header prefers: HTML unless Markdown ranks higher; 406 when neither
 /// is acceptable.
 fn negotiate(req: &HttpRequest) -> ApiResult<Format> {
-    let Ok(accept) = Accept::parse(req) else { return Ok(Format::Html) };
-    if accept.0.is_empty() {
-        return Ok(Format::Html);
-    }
-    for mime in accept.ranked() {
-        match (mime.type_().as_str(), mime.subtype().as_str()) {
-            ("text", "html") | ("text", "*") | ("*", "*") => return Ok(Format::Html),
-            ("text", "markdown") => return Ok(Format::Markdown),
-            _ => {}
-        }
-    }
-    Err(ApiError::NotAcceptable("the document is available as text/html or text/markdown".into()))
+    Ok(match http::negotiate(req, &["text/html", "text/markdown"])? {
+        "text/markdown" => Format::Markdown,
+        _ => Format::Html,
+    })
 }
 
 /// The plan as it was at version `n`, for people: a complete, accessible HTML page
@@ -222,7 +214,7 @@ fn negotiate(req: &HttpRequest) -> ApiResult<Format> {
     params(("plan_id" = String, Path, description = "The plan's id"), ("n" = i32, Path, description = "The version number")),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "The rendered plan", content((String = "text/html"), (String = "text/markdown")), headers(("ETag" = String))),
+        (status = 200, description = "The rendered plan", content((String = "text/html"), (String = "text/markdown")), headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
         (status = 400, description = "The version number is not an integer", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "Neither HTML nor Markdown is acceptable", body = Problem, content_type = "application/problem+json"),
