@@ -86,6 +86,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(workflow::get_readiness)
                 .service(workflow::list_decisions)
                 .service(workflow::create_decision)
+                .service(workflow::get_decision)
                 .service(workflow::start_revision)
                 .service(hearings::list_hearings)
                 .service(hearings::create_hearing)

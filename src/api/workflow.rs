@@ -110,7 +110,13 @@ pub struct Decision {
     pub text: Option<String>,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: String,
+    /// A decision is never changed once recorded, so its ETag stays the same.
+    #[schema(example = "\"1\"")]
+    pub etag: String,
 }
+
+/// Decisions are immutable: every one is at its first and only revision.
+const DECISION_REVISION: i64 = 1;
 
 impl TryFrom<DecisionRow> for Decision {
     type Error = ApiError;
@@ -126,6 +132,7 @@ impl TryFrom<DecisionRow> for Decision {
             text: row.text,
             recorded_at: row.recorded_at.and_utc(),
             recorded_by: row.recorded_by,
+            etag: http::etag(DECISION_REVISION),
         })
     }
 }
@@ -268,7 +275,7 @@ pub async fn list_decisions(
     request_body = NewDecision,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Recorded", body = Decision, headers(("Location" = String))),
+        (status = 201, description = "Recorded", body = Decision, headers(("Location" = String), ("ETag" = String))),
         CreateProblems,
         (status = 409, description = "Not possible in the plan's status, or the version is not ready (see `blockers`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -284,8 +291,45 @@ pub async fn create_decision(
     let cache = state.versions.clone();
     let decision = state.db(move |conn| decide(conn, &cache, &ctx, &plan_id, body.into_inner())).await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/plans/{}/decisions", decision.plan_id)))
+        .insert_header((header::LOCATION, format!("/api/v1/decisions/{}", decision.id)))
+        .insert_header((header::ETAG, decision.etag.clone()))
         .json(decision))
+}
+
+/// One decision, visible to whoever may read its plan.
+#[utoipa::path(
+    tag = "workflow",
+    params(("id" = String, Path, description = "The decision's id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The decision", body = Decision, headers(("ETag" = String))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        ItemProblems,
+    )
+)]
+#[get("/decisions/{id}")]
+pub async fn get_decision(
+    req: HttpRequest,
+    ctx: RequestContext,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let decision = state
+        .db(move |conn| {
+            let not_found = || ApiError::NotFound("no such decision, or it is not visible to this caller".into());
+            let row: DecisionRow = decisions::table
+                .find(&id)
+                .select(DecisionRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or_else(not_found)?;
+            // The plan's readers see its decisions; anyone else learns nothing of either.
+            plan_state::find_for(conn, &ctx, &row.plan_id, Action::Read)?;
+            Decision::try_from(row)
+        })
+        .await?;
+    Ok(http::entity_response(&req, &decision.etag, &decision))
 }
 
 /// Reopen an adopted plan for amendment (planner): it becomes a `draft` again while its adopted

@@ -97,6 +97,7 @@ const MATRIX: &[(&str, &str, [u16; 6], [u16; 6])] = &[
     ("GET /api/v1/plans/{plan_id}/readiness", "draft", READ_OWN, READ_OTHER),
     ("GET /api/v1/plans/{plan_id}/decisions", "draft", READ_OWN, READ_OTHER),
     ("POST /api/v1/plans/{plan_id}/decisions", "draft", [201, 403, 201, 404, 403, 401], CREATE_OTHER),
+    ("GET /api/v1/decisions/{id}", "draft", READ_OWN, READ_OTHER),
     (
         "POST /api/v1/plans/{plan_id}/revisions",
         "adopted",
@@ -404,6 +405,12 @@ impl Fixture {
                 format!("/api/v1/plans/{}/decisions", self.versioned_plan(m).await),
                 json!({"body": "Udvalget", "outcome": "noted", "version": 1, "meeting_date": "2018-11-21"}),
             ),
+            "GET /api/v1/decisions/{id}" => {
+                let plan = self.versioned_plan(m).await;
+                let body = json!({"body": "Udvalget", "outcome": "noted", "version": 1, "meeting_date": "2018-11-21"});
+                let created = self.app.post(&format!("/api/v1/plans/{plan}/decisions"), &body).await.expect(201);
+                TestRequest::get().uri(&created.header("location").unwrap())
+            }
             "POST /api/v1/plans/{plan_id}/revisions" => {
                 json_post(format!("/api/v1/plans/{}/revisions", self.plan(m, true).await), json!({}))
             }

@@ -132,7 +132,21 @@ async fn allerod_2017_from_draft_to_adoption_and_revision() {
     )
     .await
     .problem(403);
-    let recommended = a.post(&format!("{plan_path}/decisions"), &with_version(&decision, 2)).await.expect(201).json();
+    let created = a.post(&format!("{plan_path}/decisions"), &with_version(&decision, 2)).await.expect(201);
+    let location = created.header("location").unwrap();
+    let etag = created.header("etag").unwrap();
+    let recommended = created.json();
+    assert_eq!(location, format!("/api/v1/decisions/{}", recommended["id"].as_str().unwrap()));
+    assert_eq!(recommended["etag"], etag.as_str());
+    // The decision is a resource of its own: readable where Location says, conditional by ETag,
+    // and as hidden as its plan.
+    assert_eq!(a.get(&location).await.expect(200).json(), recommended);
+    let not_modified = app
+        .call(actix_web::test::TestRequest::get().uri(&location).insert_header(("if-none-match", etag.as_str())))
+        .await;
+    assert_eq!(not_modified.status, 304);
+    anonymous.get(&location).await.problem(404);
+    app.get("/api/v1/decisions/0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f").await.problem(404);
     assert_eq!(recommended["case_number"], "13/4229");
     assert_eq!(recommended["recorded_by"], "udvalg.alleroed");
     assert_eq!(app.get(&plan_path).await.expect(200).json()["status"], "awaiting_approval");
