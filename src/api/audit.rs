@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::http::{self, ListOf, Page};
+use crate::api::http::{self, CursorPage, ListOf};
 use crate::auth::policy::{self, Action, Target};
 use crate::auth::RequestContext;
 use crate::db::schema::audit_log;
@@ -115,12 +115,16 @@ pub struct AuditQuery {
     /// At most this many items (1–500, default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// Skip this many items (default 0).
+    /// Skip this many items (default 0); not with `after`.
     #[param(minimum = 0)]
     pub offset: Option<i64>,
+    /// Continue after this entry: the `next_cursor` of the previous page. Pages read this way
+    /// neither skip nor repeat entries while new ones are recorded (offsets do).
+    pub after: Option<String>,
 }
 
-/// Who did what, when, to which resource; newest first (admin).
+/// Who did what, when, to which resource; newest first (admin). Read page after page by `after`
+/// (the `next_cursor` of the page before, as the `next` link does).
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),
@@ -141,10 +145,23 @@ pub async fn list_audit(
     query: web::Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
     policy::authorize(ctx.caller.as_ref(), Action::Administer, Target::service())?;
-    let page = Page::new(query.limit, query.offset)?;
+    let page = CursorPage::new(query.limit, query.offset, query.after.clone())?;
     let query = query.into_inner();
+    let read = page.clone();
     let (total, rows) = state
         .db(move |conn| {
+            // The cursor entry's place in the order (at, id), newest first.
+            let cursor = match &read.after {
+                None => None,
+                Some(id) => Some(
+                    audit_log::table
+                        .find(id)
+                        .select((audit_log::at, audit_log::id))
+                        .first::<(NaiveDateTime, String)>(conn)
+                        .optional()?
+                        .ok_or_else(CursorPage::unknown_cursor)?,
+                ),
+            };
             let filtered = || {
                 let mut q = audit_log::table.into_boxed();
                 if let Some(v) = &query.entity_type {
@@ -162,15 +179,19 @@ pub async fn list_audit(
                 q
             };
             let total = filtered().count().get_result::<i64>(conn)?;
-            let rows = filtered()
+            let mut rows = filtered();
+            if let Some((at, id)) = cursor {
+                rows = rows.filter(audit_log::at.lt(at).or(audit_log::at.eq(at).and(audit_log::id.lt(id))));
+            }
+            let rows = rows
                 .order((audit_log::at.desc(), audit_log::id.desc()))
-                .limit(page.limit)
-                .offset(page.offset)
+                .limit(read.rows())
+                .offset(read.page.offset)
                 .select(AuditRow::as_select())
                 .load(conn)?;
             Ok::<_, ApiError>((total, rows))
         })
         .await?;
     let items: Vec<AuditEntry> = rows.into_iter().map(AuditEntry::from).collect();
-    Ok(http::list_response(&req, page, total, items))
+    Ok(http::cursor_list_response(&req, &page, total, items, |entry| entry.id.clone()))
 }

@@ -36,6 +36,59 @@ impl PageQuery {
     }
 }
 
+/// The query of a list that new items can enter anywhere but at its end (the audit log, newest
+/// first; measurements, by period), where offsets skip or repeat items under inserts: it also
+/// takes `after`, the `next_cursor` of the page before.
+#[derive(Debug, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CursorPageQuery {
+    /// At most this many items (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Skip this many items (default 0); not with `after`.
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Continue after this item: the `next_cursor` of the previous page. Pages read this way
+    /// neither skip nor repeat items when others are added meanwhile.
+    pub after: Option<String>,
+}
+
+impl CursorPageQuery {
+    pub fn page(&self) -> ApiResult<CursorPage> {
+        CursorPage::new(self.limit, self.offset, self.after.clone())
+    }
+}
+
+/// A validated page of a list that takes a cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorPage {
+    pub page: Page,
+    /// The id of the item the page starts after.
+    pub after: Option<String>,
+}
+
+impl CursorPage {
+    pub fn new(limit: Option<i64>, offset: Option<i64>, after: Option<String>) -> ApiResult<Self> {
+        if after.is_some() && offset.is_some_and(|o| o != 0) {
+            return Err(ApiError::BadRequest(
+                "`after` and `offset` cannot be combined: a cursor says where the page starts".into(),
+            ));
+        }
+        Ok(CursorPage { page: Page::new(limit, offset)?, after })
+    }
+
+    /// How many rows to read: one more than the page, to learn whether another page follows.
+    pub fn rows(&self) -> i64 {
+        self.page.limit + 1
+    }
+
+    /// The problem for a cursor that names no item of the list.
+    pub fn unknown_cursor() -> ApiError {
+        ApiError::validation("after", "no such item in this list: a cursor is the `next_cursor` of a page")
+    }
+}
+
 /// `limit` and `offset` of a list request, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -61,6 +114,9 @@ pub struct ListOf<T> {
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
+    /// Lists that take `after` only: where the next page starts; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Described by hand because the derive inlines a type parameter's whole schema: the items
@@ -80,6 +136,12 @@ impl<T: ToSchema> utoipa::__dev::ComposeSchema for ListOf<T> {
                 integer().minimum(Some(1)).maximum(Some(MAX_LIMIT)).description(Some("The page size asked for")),
             )
             .property("offset", integer().minimum(Some(0)).description(Some("How many items come before this page")))
+            .property(
+                "next_cursor",
+                ObjectBuilder::new().schema_type(Type::String).description(Some(
+                    "Lists that take `after` only: send it as `after` for the next page; absent on the last page",
+                )),
+            )
             .required("items")
             .required("total")
             .required("limit")
@@ -113,17 +175,43 @@ pub fn list_response<T: Serialize>(req: &HttpRequest, page: Page, total: i64, it
     if !links.is_empty() {
         response.insert_header((header::LINK, links.join(", ")));
     }
-    response.json(ListOf { items, total, limit: page.limit, offset: page.offset })
+    response.json(ListOf { items, total, limit: page.limit, offset: page.offset, next_cursor: None })
+}
+
+/// Answers a page of a list that takes a cursor: `rows` are the rows read for `page` (one more
+/// than the limit when another page follows); `id_of` names an item for the cursor. The `next`
+/// link continues by cursor.
+pub fn cursor_list_response<T: Serialize>(
+    req: &HttpRequest,
+    page: &CursorPage,
+    total: i64,
+    mut rows: Vec<T>,
+    id_of: impl Fn(&T) -> String,
+) -> HttpResponse {
+    let more = rows.len() as i64 > page.page.limit;
+    rows.truncate(page.page.limit as usize);
+    let next_cursor = if more { rows.last().map(&id_of) } else { None };
+    let mut response = HttpResponse::Ok();
+    if let Some(cursor) = &next_cursor {
+        let url = url_with(req, &[("limit", page.page.limit.to_string()), ("after", cursor.clone())], &["offset"]);
+        response.insert_header((header::LINK, format!("<{url}>; rel=\"next\"")));
+    }
+    response.json(ListOf { items: rows, total, limit: page.page.limit, offset: page.page.offset, next_cursor })
 }
 
 fn page_url(req: &HttpRequest, limit: i64, offset: i64) -> String {
+    url_with(req, &[("limit", limit.to_string()), ("offset", offset.to_string())], &["after"])
+}
+
+/// The request's URL with `set` parameters replaced (appended in order) and `drop` removed; the
+/// other parameters are kept.
+fn url_with(req: &HttpRequest, set: &[(&str, String)], drop: &[&str]) -> String {
     let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
         .unwrap_or_default()
         .into_iter()
-        .filter(|(key, _)| key != "limit" && key != "offset")
+        .filter(|(key, _)| !set.iter().any(|(name, _)| name == key) && !drop.contains(&key.as_str()))
         .collect();
-    pairs.push(("limit".into(), limit.to_string()));
-    pairs.push(("offset".into(), offset.to_string()));
+    pairs.extend(set.iter().map(|(name, value)| ((*name).to_owned(), value.clone())));
     let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
     format!("{}?{}", req.path(), query)
 }

@@ -95,6 +95,43 @@ async fn filters_and_paging() {
     assert!(entries(&app, "actor=nobody").await.is_empty());
 }
 
+/// Read page by page with `after`, the audit log neither repeats nor skips entries while new
+/// ones are recorded (newest first, so an offset would repeat the ones pushed down).
+#[actix_web::test]
+async fn cursor_pages_neither_skip_nor_repeat_under_inserts() {
+    let app = TestApp::new().await;
+    for year in 2010..2015 {
+        app.plan("849", year).await;
+    }
+    let before: Vec<Value> = entries(&app, "limit=500").await;
+    let first = app.get("/api/v1/audit?limit=2").await.expect(200);
+    let link = first.header("link").unwrap();
+    let first = first.json();
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    assert_eq!(cursor, first["items"][1]["id"].as_str().unwrap());
+    assert!(link.contains(&format!("after={cursor}")) && !link.contains("offset="), "{link}");
+
+    // New entries arrive at the top while the client reads on.
+    for year in 2015..2018 {
+        app.plan("849", year).await;
+    }
+    let mut seen: Vec<Value> = first["items"].as_array().unwrap().clone();
+    let mut after = Some(cursor);
+    while let Some(cursor) = after {
+        let page = app.get(&format!("/api/v1/audit?limit=2&after={cursor}")).await.expect(200).json();
+        seen.extend(page["items"].as_array().unwrap().iter().cloned());
+        after = page["next_cursor"].as_str().map(str::to_owned);
+        if after.is_none() {
+            assert!(page.get("next_cursor").is_none(), "the last page has no cursor: {page}");
+        }
+    }
+    assert_eq!(seen, before, "every entry that existed at the first page, once, in order");
+
+    app.get("/api/v1/audit?after=0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f").await.problem(422);
+    let id = before[0]["id"].as_str().unwrap();
+    app.get(&format!("/api/v1/audit?after={id}&offset=2")).await.problem(400);
+}
+
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }

@@ -80,6 +80,33 @@ async fn jammerbugt() -> Jammerbugt {
     Jammerbugt { app, plan_id, planner, requirements, measure }
 }
 
+/// A requirement's measurements read by cursor: a figure recorded meanwhile for an earlier
+/// period (which an offset would push the page boundary over) does not make a page repeat one.
+#[actix_web::test]
+async fn measurement_pages_by_cursor_hold_under_inserts() {
+    let j = jammerbugt().await;
+    let requirement = &j.requirements[1];
+    for month in ["03", "05", "07", "09"] {
+        measure(&j.app, &j.planner, requirement, &format!("2015-{month}-28"), 4.0).await;
+    }
+    let p = j.app.with_token(&j.planner);
+    let path = format!("/api/v1/requirements/{requirement}/measurements");
+    let first = p.get(&format!("{path}?limit=2")).await.expect(200).json();
+    let periods = |page: &Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|m| m["period_end"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(periods(&first), ["2015-03-28", "2015-05-28"]);
+    measure(&j.app, &j.planner, requirement, "2015-01-28", 3.0).await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = p.get(&format!("{path}?limit=2&after={cursor}")).await.expect(200).json();
+    assert_eq!(periods(&second), ["2015-07-28", "2015-09-28"]);
+    assert!(second.get("next_cursor").is_none());
+    assert_eq!(second["total"], 5);
+    // A cursor from another list names nothing here.
+    let other = measure(&j.app, &j.planner, &j.requirements[0], "2015-03-31", 1.0).await;
+    p.get(&format!("{path}?after={}", other["id"].as_str().unwrap())).await.problem(422);
+}
+
 async fn measure(app: &TestApp, token: &str, requirement: &str, period_end: &str, value: f64) -> Value {
     app.with_token(token)
         .post(

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{lock_plan, parse_date, plan_for};
 use crate::api::audit::{self, snapshot};
 use crate::api::docs::{CreateProblems, IdempotencyKey, IfMatch, ItemProblems, ListProblems, PlainDeleteProblems};
-use crate::api::http::{self, ListOf, PageQuery};
+use crate::api::http::{self, CursorPageQuery, ListOf};
 use crate::auth::policy::Action;
 use crate::auth::RequestContext;
 use crate::db::schema::{follow_up_measures, measurements, requirements};
@@ -207,7 +207,7 @@ fn list(
     conn: &mut DbConnection,
     ctx: &RequestContext,
     subject: Subject,
-    page: http::Page,
+    page: &http::CursorPage,
 ) -> ApiResult<(i64, Vec<Measurement>)> {
     let (plan_id, _) = subject.load(conn)?;
     plan_for(conn, ctx, &plan_id, Action::Read)?;
@@ -219,10 +219,24 @@ fn list(
         }
     };
     let total: i64 = filtered().count().get_result(conn)?;
-    let rows: Vec<MeasurementRow> = filtered()
-        .order((measurements::period_end, measurements::recorded_at))
-        .limit(page.limit)
-        .offset(page.offset)
+    let mut rows = filtered();
+    if let Some(after) = &page.after {
+        // The cursor measurement's place in the order (period_end, recorded_at, id).
+        let (period_end, recorded_at, id) = filtered()
+            .filter(measurements::id.eq(after.clone()))
+            .select((measurements::period_end, measurements::recorded_at, measurements::id))
+            .first::<(NaiveDate, NaiveDateTime, String)>(conn)
+            .optional()?
+            .ok_or_else(http::CursorPage::unknown_cursor)?;
+        use measurements::{id as id_column, period_end as period, recorded_at as recorded};
+        rows = rows.filter(period.gt(period_end).or(
+            period.eq(period_end).and(recorded.gt(recorded_at).or(recorded.eq(recorded_at).and(id_column.gt(id)))),
+        ));
+    }
+    let rows: Vec<MeasurementRow> = rows
+        .order((measurements::period_end, measurements::recorded_at, measurements::id))
+        .limit(page.rows())
+        .offset(page.page.offset)
         .select(MeasurementRow::as_select())
         .load(conn)?;
     Ok((total, rows.into_iter().map(Measurement::from).collect()))
@@ -234,16 +248,17 @@ macro_rules! measurement_routes {
             tag = "follow-up",
             summary = concat!("The measurements of a ", $what),
             description = "Oldest period first; revised figures for a period follow the first.",
-            params(("id" = String, Path, description = concat!("The ", $what, "'s id")), PageQuery),
+            params(("id" = String, Path, description = concat!("The ", $what, "'s id")), CursorPageQuery),
             security((), ("bearer" = [])),
             responses((status = 200, description = "A page of measurements", body = ListOf<Measurement>), ListProblems)
         )]
         #[get($path)]
-        pub async fn $list(req: HttpRequest, ctx: RequestContext, state: web::Data<AppState>, id: web::Path<String>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+        pub async fn $list(req: HttpRequest, ctx: RequestContext, state: web::Data<AppState>, id: web::Path<String>, query: web::Query<CursorPageQuery>) -> ApiResult<HttpResponse> {
             let page = query.page()?;
             let id = id.into_inner();
-            let (total, items) = state.db(move |conn| list(conn, &ctx, Subject::$variant(&id), page)).await?;
-            Ok(http::list_response(&req, page, total, items))
+            let read = page.clone();
+            let (total, items) = state.db(move |conn| list(conn, &ctx, Subject::$variant(&id), &read)).await?;
+            Ok(http::cursor_list_response(&req, &page, total, items, |m| m.id.clone()))
         }
 
         #[utoipa::path(
