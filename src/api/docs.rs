@@ -284,6 +284,7 @@ pub fn describe_headers(api: &mut OpenApi) {
 }
 
 fn describe_operation(operation: &mut Operation, uses_database: bool, writes: bool) {
+    let reads = !writes;
     let responses = &mut operation.responses.responses;
     if uses_database {
         let mut extra = vec![(503, "The database is unreachable or busy; try again after Retry-After")];
@@ -348,6 +349,12 @@ fn describe_operation(operation: &mut Operation, uses_database: bool, writes: bo
     });
     if anonymous_only {
         operation.security = Some(Vec::new());
+    }
+    // Every read of the API says how long it may be cached (`http::default_cache_control`).
+    if reads && uses_database {
+        if let Some(RefOr::T(ok)) = responses.get_mut("200") {
+            ok.headers.entry("Cache-Control".to_owned()).or_insert_with(|| header_ref("Cache-Control"));
+        }
     }
     // A 304 carries the `Cache-Control` its 200 would have.
     let cached = matches!(responses.get("200"), Some(RefOr::T(ok)) if ok.headers.contains_key("Cache-Control"));

@@ -518,6 +518,29 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpRes
     actix_web::ResponseError::error_response(&error)
 }
 
+/// How long a read may be cached, where its handler does not say (versions, documents and the
+/// problem pages do): an anonymous caller only ever reads what is public (adopted plans, closed
+/// hearings, municipalities), so any cache may keep it a minute; what a token reads may hold
+/// drafts, so only the caller's own cache keeps it, and asks again (cheap with `If-None-Match`).
+/// `Vary: Authorization` keeps a shared cache from answering a token's request with the public
+/// copy.
+pub fn default_cache_control(anonymous: bool, method: &actix_web::http::Method, path: &str, headers: &mut HeaderMap) {
+    if !(method == actix_web::http::Method::GET && path.starts_with("/api/"))
+        || headers.contains_key(header::CACHE_CONTROL)
+    {
+        return;
+    }
+    let value = if anonymous { "public, max-age=60" } else { "private, no-cache" };
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(value));
+    let vary = match headers.get(header::VARY).and_then(|v| v.to_str().ok()) {
+        Some(existing) => format!("{existing}, Authorization"),
+        None => "Authorization".to_owned(),
+    };
+    if let Ok(vary) = header::HeaderValue::from_str(&vary) {
+        headers.insert(header::VARY, vary);
+    }
+}
+
 /// What is wrong with a request's URI before any handler sees it: a NUL character (`%00`),
 /// which no path or filter needs and PostgreSQL cannot store or compare (400 on both backends),
 /// or a query parameter the operation does not declare (400 on every operation, items as lists).

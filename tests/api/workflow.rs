@@ -162,7 +162,13 @@ async fn allerod_2017_from_draft_to_adoption_and_revision() {
     )
     .await
     .expect(201);
-    let adopted = anonymous.get(&plan_path).await.expect(200).json();
+    // A public read may be cached by anyone for a minute; a token's read only by the caller.
+    let public_read = anonymous.get(&plan_path).await.expect(200);
+    assert_eq!(public_read.header("cache-control").as_deref(), Some("public, max-age=60"));
+    assert!(public_read.header("vary").is_some_and(|v| v.contains("Authorization")));
+    let own_read = a.get(&plan_path).await.expect(200);
+    assert_eq!(own_read.header("cache-control").as_deref(), Some("private, no-cache"));
+    let adopted = public_read.json();
     assert_eq!((adopted["status"].as_str(), adopted["adopted_version"].as_i64()), (Some("adopted"), Some(2)));
     let public = anonymous.get(&format!("{plan_path}/versions/2")).await.expect(200);
     assert_eq!(public.header("cache-control").as_deref(), Some("public, max-age=31536000, immutable"));
