@@ -123,8 +123,9 @@ pub struct AuditQuery {
     pub after: Option<String>,
 }
 
-/// Who did what, when, to which resource; newest first (admin). Read page after page by `after`
-/// (the `next_cursor` of the page before, as the `next` link does).
+/// Who did what, when, to which resource; newest first (admin).
+///
+/// Read page after page by `after` (the `next_cursor` of the page before, as the `next` link does).
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),

@@ -83,12 +83,14 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     Some((unescape(id)?.1, unescape(secret)?.1))
 }
 
-/// Issue an access token: `grant_type=password` with `username` and `password`, or
-/// `grant_type=client_credentials` with `client_id` and `client_secret` (in the body, or as HTTP
-/// Basic authentication). Wrong credentials get the same 401, in about the same time, whether or
-/// not the user exists; after 5 failures within 15 minutes for one username or client, or from
-/// one address, attempts are refused with 429 and `Retry-After`. A username or client id over
-/// 255 bytes is refused with 400.
+/// Issue an access token.
+///
+/// `grant_type=password` with `username` and `password`, or `grant_type=client_credentials` with
+/// `client_id` and `client_secret` (in the body, or as HTTP Basic authentication).
+///
+/// Wrong credentials get the same 401, in about the same time, whether or not the user exists;
+/// after 5 failures within 15 minutes for one username or client, or from one address, attempts are
+/// refused with 429 and `Retry-After`. A username or client id over 255 bytes is refused with 400.
 #[utoipa::path(
     tag = "auth",
     security((), ("client_basic" = [])),

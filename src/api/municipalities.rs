@@ -177,7 +177,9 @@ pub async fn create_municipality(
     Ok(http::created(format!("/api/v1/municipalities/{}", created.code), &created.etag, &created))
 }
 
-/// Read a municipality. Public.
+/// Read a municipality.
+///
+/// Public.
 #[utoipa::path(
     tag = "municipalities",
     security((), ("bearer" = [])),

@@ -168,9 +168,10 @@ pub struct PlanQuery {
     pub offset: Option<i64>,
 }
 
-/// List the plans the caller may see, newest year first, then by municipality: anonymous callers
-/// and consultees see adopted plans; planners, approvers and viewers also every plan of their
-/// municipalities; admins everything.
+/// List the plans the caller may see, newest year first, then by municipality.
+///
+/// Anonymous callers and consultees see adopted plans; planners, approvers and viewers also every
+/// plan of their municipalities; admins everything.
 #[utoipa::path(
     tag = "plans",
     security((), ("bearer" = [])),
@@ -240,8 +241,9 @@ pub async fn list_plans(
     Ok(http::list_response(&req, page, total, items))
 }
 
-/// Create a plan as a draft (planner of the municipality, or admin). One plan per municipality
-/// and year.
+/// Create a plan as a draft (planner of the municipality, or admin).
+///
+/// One plan per municipality and year.
 #[utoipa::path(
     tag = "plans",
     request_body = NewPlan,
@@ -287,7 +289,9 @@ pub async fn get_plan(
 }
 
 /// Change a plan's year, title, summary or covered municipalities (JSON merge patch; needs
-/// `If-Match`). Only while the plan is `draft` or `in_hearing`.
+/// `If-Match`).
+///
+/// Only while the plan is `draft` or `in_hearing`.
 #[utoipa::path(
     tag = "plans",
     security(("bearer" = [])),

@@ -51,8 +51,9 @@ pub fn blockers_of(
     Ok(readiness::blockers(document.as_ref(), &open, &unanswered))
 }
 
-/// What blocks a decision on the plan's latest version: no version, placeholder targets, open
-/// hearings, comments without a response.
+/// What blocks a decision on the plan's latest version.
+///
+/// No version, placeholder targets, open hearings, comments without a response.
 #[utoipa::path(
     tag = "workflow",
     params(("plan_id" = String, Path, description = "The plan's id")),
@@ -265,10 +266,12 @@ pub async fn list_decisions(
     Ok(http::list_response(&req, page, total, items))
 }
 
-/// Record a body's decision on a version (approver): `recommended` moves a draft to
-/// `awaiting_approval`, `approved` adopts the version, `rejected` and `returned` send the plan
-/// back to `draft`, `noted` changes nothing. Recommending or approving a version that is not
-/// ready is refused with 409 and the blockers.
+/// Record a body's decision on a version (approver).
+///
+/// `recommended` moves a draft to `awaiting_approval`, `approved` adopts the version, `rejected`
+/// and `returned` send the plan back to `draft`, `noted` changes nothing.
+///
+/// Recommending or approving a version that is not ready is refused with 409 and the blockers.
 #[utoipa::path(
     tag = "workflow",
     params(("plan_id" = String, Path, description = "The plan's id"), IdempotencyKey),
@@ -332,8 +335,10 @@ pub async fn get_decision(
     Ok(http::entity_response(&req, &decision.etag, &decision))
 }
 
-/// Reopen an adopted plan for amendment (planner): it becomes a `draft` again while its adopted
-/// version stays public; a new version is then decided on as before.
+/// Reopen an adopted plan for amendment (planner).
+///
+/// It becomes a `draft` again while its adopted version stays public; a new version is then decided
+/// on as before.
 #[utoipa::path(
     tag = "workflow",
     params(("plan_id" = String, Path, description = "The plan's id"), IdempotencyKey),

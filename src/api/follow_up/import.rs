@@ -180,12 +180,15 @@ pub fn import(conn: &mut DbConnection, ctx: &RequestContext, plan_id: &str, body
     })
 }
 
-/// Import measurements from CSV (planner): all or nothing, with the bad rows listed in the
-/// problem's `errors` (`rows[3].value`; the first 100, and `error_count` says how many); rows
-/// repeating a recorded measurement are not recorded again, so importing the same file twice changes nothing. Columns: `kind`
-/// (`requirement` | `follow_up_measure`), `id`, `period_end`, `value`, and optionally `source`
-/// and `note`; the follow-up report's CSV export has them. Comma or semicolon separated; with
-/// semicolons a decimal comma.
+/// Import measurements from CSV (planner).
+///
+/// All or nothing, with the bad rows listed in the problem's `errors` (`rows[3].value`; the first
+/// 100, and `error_count` says how many); rows repeating a recorded measurement are not recorded
+/// again, so importing the same file twice changes nothing.
+///
+/// Columns: `kind` (`requirement` | `follow_up_measure`), `id`, `period_end`, `value`, and
+/// optionally `source` and `note`; the follow-up report's CSV export has them. Comma or semicolon
+/// separated; with semicolons a decimal comma.
 #[utoipa::path(
     tag = "follow-up",
     params(("plan_id" = String, Path, description = "The plan's id"), IdempotencyKey),

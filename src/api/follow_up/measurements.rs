@@ -353,8 +353,9 @@ pub fn delete(conn: &mut DbConnection, ctx: &RequestContext, id: &str, headers: 
     })
 }
 
-/// Delete a measurement entered by mistake (planner; needs `If-Match`). A revised figure is a new
-/// measurement, not a deletion.
+/// Delete a measurement entered by mistake (planner; needs `If-Match`).
+///
+/// A revised figure is a new measurement, not a deletion.
 #[utoipa::path(
     tag = "follow-up",
     params(("id" = String, Path, description = "The measurement's id"), IfMatch),

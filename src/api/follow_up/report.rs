@@ -297,9 +297,11 @@ pub struct ReportQuery {
     pub dialect: Option<Dialect>,
 }
 
-/// The follow-up report: every result requirement with its latest measurement and attainment
-/// status on `as_of`, the counts per status, and every follow-up measure with its latest value.
-/// `Accept: text/csv` gives the same as CSV.
+/// The follow-up report.
+///
+/// Every result requirement with its latest measurement and attainment status on `as_of`, the
+/// counts per status, and every follow-up measure with its latest value. `Accept: text/csv` gives
+/// the same as CSV.
 ///
 /// Status rule: `no_data` without a measurement for a period ending on or before `as_of` (or for a
 /// placeholder target, or an unknown baseline a relative target needs). On or after the deadline:

@@ -310,8 +310,12 @@ pub async fn list_comments(
     Ok(http::list_response(&req, page, total, items))
 }
 
-/// Comment on a hearing while it is open: a consultee for its own party, or a planner
-/// registering a comment that came by mail for any invited party. After the deadline: 409.
+/// Comment on a hearing while it is open.
+///
+/// A consultee for its own party, or a planner registering a comment that came by mail for any
+/// invited party.
+///
+/// After the deadline: 409.
 #[utoipa::path(
     tag = "hearings",
     params(("id" = String, Path, description = "The hearing's id"), IdempotencyKey),
@@ -436,8 +440,9 @@ fn edit_comment(
     })
 }
 
-/// Withdraw a comment (its author, while the hearing is open; needs `If-Match`). The comment
-/// stays, marked `withdrawn`, and is left out of the summary.
+/// Withdraw a comment (its author, while the hearing is open; needs `If-Match`).
+///
+/// The comment stays, marked `withdrawn`, and is left out of the summary.
 #[utoipa::path(
     tag = "hearings",
     params(("id" = String, Path, description = "The comment's id"), IfMatch),

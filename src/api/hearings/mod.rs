@@ -243,8 +243,10 @@ pub fn open_hearing(
     })
 }
 
-/// The hearings of a plan, oldest first: all of them for the plan's readers, the invited ones
-/// for a consultee, the closed ones for anyone else.
+/// The hearings of a plan, oldest first.
+///
+/// All of them for the plan's readers, the invited ones for a consultee, the closed ones for anyone
+/// else.
 #[utoipa::path(
     tag = "hearings",
     params(("plan_id" = String, Path, description = "The plan's id"), PageQuery),
@@ -288,8 +290,9 @@ fn paged<R, T>(rows: Vec<R>, page: Page, view: impl Fn(R) -> ApiResult<T>) -> Ap
     Ok((total, items))
 }
 
-/// Send a version to hearing (planner): with a deadline and the invited parties. The plan is
-/// `in_hearing` from then until no hearing of it is scheduled or open.
+/// Send a version to hearing (planner): with a deadline and the invited parties.
+///
+/// The plan is `in_hearing` from then until no hearing of it is scheduled or open.
 #[utoipa::path(
     tag = "hearings",
     params(("plan_id" = String, Path, description = "The plan's id"), IdempotencyKey),
@@ -434,8 +437,9 @@ fn unchanged(row: &HearingRow) -> Unchanged<'_, hearings::table, hearings::id, h
     hearings::table.filter(hearings::id.eq(row.id.as_str())).filter(hearings::revision.eq(row.revision))
 }
 
-/// Close a hearing before its deadline (planner). The plan leaves `in_hearing` when no other
-/// hearing of it is open.
+/// Close a hearing before its deadline (planner).
+///
+/// The plan leaves `in_hearing` when no other hearing of it is open.
 #[utoipa::path(
     tag = "hearings",
     params(("id" = String, Path, description = "The hearing's id"), IdempotencyKey),

@@ -32,8 +32,9 @@ pub struct NewResponse {
     pub text: String,
 }
 
-/// Answer a comment (planner), also after the hearing has closed. The first response needs no
-/// `If-Match`; replacing one needs the comment's ETag.
+/// Answer a comment (planner), also after the hearing has closed.
+///
+/// The first response needs no `If-Match`; replacing one needs the comment's ETag.
 #[utoipa::path(
     tag = "hearings",
     params(("id" = String, Path, description = "The comment's id"),

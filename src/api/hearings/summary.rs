@@ -98,7 +98,9 @@ pub fn summary(
 }
 
 /// The hearing summary (høringsnotat) as JSON, an accessible HTML page or Markdown, chosen by
-/// `Accept`. Public once the hearing has closed; before that, for the plan's readers.
+/// `Accept`.
+///
+/// Public once the hearing has closed; before that, for the plan's readers.
 #[utoipa::path(
     tag = "hearings",
     params(("id" = String, Path, description = "The hearing's id")),

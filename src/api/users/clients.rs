@@ -99,9 +99,10 @@ pub fn find_client(conn: &mut DbConnection, id: &str) -> ApiResult<ClientRow> {
         .ok_or_else(|| ApiError::NotFound(format!("no client with id {id}")))
 }
 
-/// Register a service client for a scripted integration (admin). The answer holds the
-/// `client_secret`, shown only this once; as it is never stored, this `POST` ignores
-/// `Idempotency-Key` (a retry registers another client).
+/// Register a service client for a scripted integration (admin).
+///
+/// The answer holds the `client_secret`, shown only this once; as it is never stored, this `POST`
+/// ignores `Idempotency-Key` (a retry registers another client).
 #[utoipa::path(
     tag = "users",
     request_body = NewClient,

@@ -322,7 +322,9 @@ pub async fn list_users(
     Ok(http::list_response(&req, page, total, items))
 }
 
-/// Create a user (admin). The password is stored as an Argon2id hash and never returned.
+/// Create a user (admin).
+///
+/// The password is stored as an Argon2id hash and never returned.
 #[utoipa::path(
     tag = "users",
     operation_id = "create_user",
@@ -369,8 +371,9 @@ pub async fn get_user(
     Ok(http::entity_response(&req, &user.etag, &user))
 }
 
-/// Change a user (admin; JSON merge patch with `If-Match`): display name, role, municipalities,
-/// party, `active`, or a new `password`.
+/// Change a user (admin; JSON merge patch with `If-Match`).
+///
+/// Display name, role, municipalities, party, `active`, or a new `password`.
 #[utoipa::path(
     tag = "users",
     params(("id" = String, Path, description = "The user's id"), IfMatch),
@@ -414,8 +417,9 @@ pub async fn update_user(
     Ok(http::updated(&user.etag, &user))
 }
 
-/// Deactivate a user (admin; needs `If-Match`). Its tokens stop working at once; the user and
-/// its audit trail stay.
+/// Deactivate a user (admin; needs `If-Match`).
+///
+/// Its tokens stop working at once; the user and its audit trail stay.
 #[utoipa::path(
     tag = "users",
     params(("id" = String, Path, description = "The user's id"), IfMatch),

@@ -37,7 +37,9 @@ fn not_modified(req: &HttpRequest, etag: &str) -> bool {
         .any(|tag| tag.trim() == etag || tag.trim() == "*")
 }
 
-/// The versions of a plan, oldest first. Anonymous callers see the adopted ones.
+/// The versions of a plan, oldest first.
+///
+/// Anonymous callers see the adopted ones.
 #[utoipa::path(
     tag = "versions",
     params(("plan_id" = String, Path, description = "The plan's id"), PageQuery),
@@ -81,8 +83,9 @@ pub async fn list_versions(
     Ok(http::list_response(&req, page, total, items))
 }
 
-/// Freeze the plan's current content as the next version (planner; while `draft` or
-/// `in_hearing`). Later edits never change it.
+/// Freeze the plan's current content as the next version (planner; while `draft` or `in_hearing`).
+///
+/// Later edits never change it.
 #[utoipa::path(
     tag = "versions",
     params(("plan_id" = String, Path, description = "The plan's id"), IdempotencyKey),
@@ -152,8 +155,10 @@ pub struct DiffQuery {
     pub against: i32,
 }
 
-/// What changed from version `against` to version `n`: added, removed and changed items, matched
-/// by id, with field-level before and after, in document order.
+/// What changed from version `against` to version `n`.
+///
+/// Added, removed and changed items, matched by id, with field-level before and after, in document
+/// order.
 #[utoipa::path(
     tag = "versions",
     params(("plan_id" = String, Path, description = "The plan's id"), ("n" = i32, Path, description = "The version number"), DiffQuery),
@@ -207,8 +212,10 @@ fn negotiate(req: &HttpRequest) -> ApiResult<Format> {
     })
 }
 
-/// The plan as it was at version `n`, for people: a complete, accessible HTML page
-/// (`text/html`, the default) or Markdown (`text/markdown`), chosen by `Accept`.
+/// The plan as it was at version `n`, for people.
+///
+/// A complete, accessible HTML page (`text/html`, the default) or Markdown (`text/markdown`),
+/// chosen by `Accept`.
 #[utoipa::path(
     tag = "versions",
     params(("plan_id" = String, Path, description = "The plan's id"), ("n" = i32, Path, description = "The version number")),
