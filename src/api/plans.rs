@@ -19,7 +19,7 @@ use crate::auth::RequestContext;
 use crate::db::schema::{hearings, plans};
 use crate::db::{expect_one, DbConnection};
 use crate::domain::plan_status::PlanStatus;
-use crate::domain::validate::{is_municipality_code, Checks};
+use crate::domain::validate::{is_municipality_code, Checks, MAX_MUNICIPALITIES};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::{now, AppState};
 
@@ -44,7 +44,7 @@ pub struct NewPlan {
     #[schema(max_length = 20000)]
     pub summary: Option<String>,
     /// Defaults to `[municipality]`; when given it must include `municipality`.
-    #[schema(example = json!(["185", "155"]), min_items = 1)]
+    #[schema(example = json!(["185", "155"]), min_items = 1, max_items = 98)]
     pub covers: Option<Vec<String>>,
 }
 
@@ -64,7 +64,7 @@ pub struct PlanPatch {
     pub title: String,
     #[schema(max_length = 20000)]
     pub summary: Option<String>,
-    #[schema(min_items = 1)]
+    #[schema(min_items = 1, max_items = 98)]
     pub covers: Vec<String>,
 }
 
@@ -80,7 +80,9 @@ fn validate(conn: &mut DbConnection, municipality: &str, fields: &PlanPatch) -> 
     if !fields.covers.iter().any(|c| c == municipality) {
         checks.fail("covers", format!("must include the plan's own municipality {municipality}"));
     }
-    for (i, code) in fields.covers.iter().enumerate() {
+    let listed =
+        if checks.at_most("covers", fields.covers.len(), MAX_MUNICIPALITIES) { fields.covers.len() } else { 0 };
+    for (i, code) in fields.covers.iter().take(listed).enumerate() {
         let field = format!("covers[{i}]");
         if !is_municipality_code(code) {
             checks.municipality_code(&field, code);

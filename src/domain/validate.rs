@@ -62,6 +62,15 @@ impl Checks {
         }
     }
 
+    /// A list of at most `max` entries; `false` (and an error) when it is longer, so that its
+    /// entries are not checked one by one.
+    pub fn at_most(&mut self, field: &str, len: usize, max: usize) -> bool {
+        if len > max {
+            self.fail(field, format!("at most {max} entries"));
+        }
+        len <= max
+    }
+
     pub fn municipality_code(&mut self, field: &str, code: &str) {
         if !is_municipality_code(code) {
             self.fail(field, "must be a three-digit kommunekode, e.g. \"185\"");
@@ -91,6 +100,9 @@ pub fn is_blank(value: &str) -> bool {
 }
 
 /// Danish municipality codes (kommunekoder) are three digits, e.g. "185" Tårnby, "101" København.
+/// The most municipalities a list may name: Denmark has 98.
+pub const MAX_MUNICIPALITIES: usize = 98;
+
 pub fn is_municipality_code(code: &str) -> bool {
     code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit())
 }

@@ -423,4 +423,16 @@ async fn openapi_states_the_field_rules_the_service_checks() {
         assert_eq!(field(schema, "position")["minimum"], 0, "{schema}");
     }
     assert_eq!(field("NewHearing", "parties")["minItems"], 1);
+    // Lists have a most as the code counts it.
+    let most = beskplan::domain::validate::MAX_MUNICIPALITIES;
+    for (schema, name) in [
+        ("NewPlan", "covers"),
+        ("PlanMergePatch", "covers"),
+        ("NewUser", "municipalities"),
+        ("UserMergePatch", "municipalities"),
+        ("NewClient", "municipalities"),
+    ] {
+        assert_eq!(field(schema, name)["maxItems"], most, "{schema}.{name}");
+    }
+    assert_eq!(field("NewHearing", "parties")["maxItems"], beskplan::api::hearings::MAX_PARTIES);
 }

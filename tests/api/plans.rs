@@ -70,6 +70,13 @@ async fn invalid_fields_are_listed_together() {
     let problem =
         app.post("/api/v1/plans", &json!({"municipality": "1850", "year": 2020, "title": "T"})).await.problem(422);
     assert_eq!(error_fields(&problem), ["municipality"]);
+
+    // More municipalities than Denmark has: one error for the list, not one per entry.
+    let covers: Vec<String> = (100..200).map(|code| code.to_string()).chain(["185".to_owned()]).collect();
+    let body = json!({"municipality": "185", "year": 2020, "title": "T", "covers": covers});
+    let problem = app.post("/api/v1/plans", &body).await.problem(422);
+    assert_eq!(error_fields(&problem), ["covers"]);
+    assert_eq!(problem["errors"][0]["message"], "at most 98 entries");
 }
 
 #[actix_web::test]

@@ -161,7 +161,7 @@ pub struct NewHearing {
     /// The deadline (RFC 3339).
     #[schema(example = "2018-11-22T12:00:00Z", format = DateTime)]
     pub closes_at: String,
-    #[schema(example = json!(["Handicaprådet", "RAR Hovedstaden", "Integrationsrådet"]), min_items = 1)]
+    #[schema(example = json!(["Handicaprådet", "RAR Hovedstaden", "Integrationsrådet"]), min_items = 1, max_items = 50)]
     pub parties: Vec<String>,
 }
 
@@ -182,6 +182,10 @@ pub struct HearingPatch {
     pub closes_at: String,
 }
 
+/// The most parties one hearing invites (the councils, boards and organisations of a
+/// municipality are far fewer).
+pub const MAX_PARTIES: usize = 50;
+
 pub fn open_hearing(
     conn: &mut DbConnection,
     ctx: &RequestContext,
@@ -194,7 +198,8 @@ pub fn open_hearing(
     if input.parties.is_empty() {
         checks.fail("parties", "invite at least one party");
     }
-    for (i, party) in input.parties.iter().enumerate() {
+    let listed = if checks.at_most("parties", input.parties.len(), MAX_PARTIES) { input.parties.len() } else { 0 };
+    for (i, party) in input.parties.iter().take(listed).enumerate() {
         checks.text(&format!("parties[{i}]"), party, 200);
         if input.parties[..i].contains(party) {
             checks.fail(&format!("parties[{i}]"), "is listed twice");

@@ -41,6 +41,7 @@ pub struct ServiceClient {
     #[schema(example = "Jobindsats-import")]
     pub name: String,
     pub role: Role,
+    #[schema(max_items = 98)]
     pub municipalities: Vec<String>,
     pub party: Option<String>,
     pub active: bool,
@@ -84,7 +85,7 @@ pub struct NewClient {
     pub name: String,
     pub role: Role,
     #[serde(default)]
-    #[schema(example = json!(["849"]))]
+    #[schema(example = json!(["849"]), max_items = 98)]
     pub municipalities: Vec<String>,
     #[schema(max_length = 200)]
     pub party: Option<String>,

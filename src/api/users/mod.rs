@@ -22,7 +22,7 @@ use crate::api::municipalities;
 use crate::auth::policy::{self, Action, Target};
 use crate::auth::{RequestContext, Role};
 use crate::db::DbConnection;
-use crate::domain::validate::{is_municipality_code, Checks};
+use crate::domain::validate::{is_municipality_code, Checks, MAX_MUNICIPALITIES};
 use crate::error::{ApiError, ApiResult};
 
 /// Users and clients are the admin's alone (403 for anyone else: the routes are no secret).
@@ -50,7 +50,12 @@ fn check_principal(
     if role != Role::Admin && municipalities.is_empty() {
         checks.fail("municipalities", format!("a {} needs at least one municipality", role.as_str()));
     }
-    for (i, code) in municipalities.iter().enumerate() {
+    let listed = if checks.at_most("municipalities", municipalities.len(), MAX_MUNICIPALITIES) {
+        municipalities.len()
+    } else {
+        0
+    };
+    for (i, code) in municipalities.iter().take(listed).enumerate() {
         let field = format!("municipalities[{i}]");
         if !is_municipality_code(code) {
             checks.municipality_code(&field, code);

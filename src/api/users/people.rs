@@ -46,7 +46,7 @@ pub struct User {
     pub display_name: String,
     pub role: Role,
     /// Kommunekoder the user acts in (ignored for admins, who act everywhere).
-    #[schema(example = json!(["185"]))]
+    #[schema(example = json!(["185"]), max_items = 98)]
     pub municipalities: Vec<String>,
     /// The consultee's party, e.g. "Handicaprådet".
     pub party: Option<String>,
@@ -89,7 +89,7 @@ pub struct NewUser {
     pub display_name: Option<String>,
     pub role: Role,
     #[serde(default)]
-    #[schema(example = json!(["185"]))]
+    #[schema(example = json!(["185"]), max_items = 98)]
     pub municipalities: Vec<String>,
     /// Required for consultees, not allowed for other roles.
     #[schema(max_length = 200)]
@@ -110,6 +110,7 @@ pub struct UserPatch {
     )]
     pub display_name: String,
     pub role: Role,
+    #[schema(max_items = 98)]
     pub municipalities: Vec<String>,
     #[schema(max_length = 200)]
     pub party: Option<String>,
