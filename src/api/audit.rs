@@ -115,11 +115,11 @@ pub struct AuditQuery {
     /// At most this many items (1–500, default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// Skip this many items (default 0); not with `after`.
+    /// Skip this many items (default 0); with `after`, counted from the cursor.
     #[param(minimum = 0)]
     pub offset: Option<i64>,
-    /// Continue after this entry: the `next_cursor` of the previous page. Pages read this way
-    /// neither skip nor repeat entries while new ones are recorded (offsets do).
+    /// Continue after this entry: the `next_cursor` of the previous page. Pages read this way are
+    /// not shifted by entries recorded meanwhile (offsets are).
     pub after: Option<String>,
 }
 
@@ -152,17 +152,8 @@ pub async fn list_audit(
     let (total, rows) = state
         .db(move |conn| {
             // The cursor entry's place in the order (at, id), newest first.
-            let cursor = match &read.after {
-                None => None,
-                Some(id) => Some(
-                    audit_log::table
-                        .find(id)
-                        .select((audit_log::at, audit_log::id))
-                        .first::<(NaiveDateTime, String)>(conn)
-                        .optional()?
-                        .ok_or_else(CursorPage::unknown_cursor)?,
-                ),
-            };
+            let cursor =
+                read.key(|[at, id]| Some((NaiveDateTime::parse_from_str(at, http::CURSOR_TIME).ok()?, id.to_owned())))?;
             let filtered = || {
                 let mut q = audit_log::table.into_boxed();
                 if let Some(v) = &query.entity_type {
@@ -194,5 +185,7 @@ pub async fn list_audit(
         })
         .await?;
     let items: Vec<AuditEntry> = rows.into_iter().map(AuditEntry::from).collect();
-    Ok(http::cursor_list_response(&req, &page, total, items, |entry| entry.id.clone()))
+    Ok(http::cursor_list_response(&req, &page, total, items, |entry| {
+        vec![entry.at.naive_utc().format(http::CURSOR_TIME).to_string(), entry.id.clone()]
+    }))
 }

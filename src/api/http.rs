@@ -46,11 +46,11 @@ pub struct CursorPageQuery {
     /// At most this many items (1–500, default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// Skip this many items (default 0); not with `after`.
+    /// Skip this many items (default 0); with `after`, counted from the cursor.
     #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// Continue after this item: the `next_cursor` of the previous page. Pages read this way
-    /// neither skip nor repeat items when others are added meanwhile.
+    /// do not repeat items, nor skip them, when others are added meanwhile.
     pub after: Option<String>,
 }
 
@@ -64,18 +64,39 @@ impl CursorPageQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CursorPage {
     pub page: Page,
-    /// The id of the item the page starts after.
-    pub after: Option<String>,
+    /// The sort key of the item the page starts after, as `cursor` made it.
+    pub after: Option<Vec<String>>,
+}
+
+/// Times in cursors, to the microsecond the databases keep.
+pub const CURSOR_TIME: &str = "%Y-%m-%dT%H:%M:%S%.6f";
+
+/// A cursor: an item's sort key, opaque to clients (base64url of a JSON array of strings). It
+/// carries the key itself, so it stays good when that item is deleted.
+pub fn cursor(key: &[String]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
 }
 
 impl CursorPage {
     pub fn new(limit: Option<i64>, offset: Option<i64>, after: Option<String>) -> ApiResult<Self> {
-        if after.is_some() && offset.is_some_and(|o| o != 0) {
-            return Err(ApiError::BadRequest(
-                "`after` and `offset` cannot be combined: a cursor says where the page starts".into(),
-            ));
-        }
+        let after = after
+            .map(|text| {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.as_bytes()).ok();
+                bytes.and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok()).ok_or_else(Self::bad_cursor)
+            })
+            .transpose()?;
         Ok(CursorPage { page: Page::new(limit, offset)?, after })
+    }
+
+    /// The cursor's key as `N` parts parsed by `parse`, or the problem for a cursor this list
+    /// did not make.
+    pub fn key<T, const N: usize>(&self, parse: impl Fn([&str; N]) -> Option<T>) -> ApiResult<Option<T>> {
+        let Some(parts) = &self.after else { return Ok(None) };
+        let parts: [&str; N] =
+            parts.iter().map(String::as_str).collect::<Vec<_>>().try_into().map_err(|_| Self::bad_cursor())?;
+        parse(parts).map(Some).ok_or_else(Self::bad_cursor)
     }
 
     /// How many rows to read: one more than the page, to learn whether another page follows.
@@ -83,9 +104,8 @@ impl CursorPage {
         self.page.limit + 1
     }
 
-    /// The problem for a cursor that names no item of the list.
-    pub fn unknown_cursor() -> ApiError {
-        ApiError::validation("after", "no such item in this list: a cursor is the `next_cursor` of a page")
+    fn bad_cursor() -> ApiError {
+        ApiError::validation("after", "not a cursor of this list: send the `next_cursor` of a page as it is")
     }
 }
 
@@ -179,22 +199,30 @@ pub fn list_response<T: Serialize>(req: &HttpRequest, page: Page, total: i64, it
 }
 
 /// Answers a page of a list that takes a cursor: `rows` are the rows read for `page` (one more
-/// than the limit when another page follows); `id_of` names an item for the cursor. The `next`
-/// link continues by cursor.
+/// than the limit when another page follows); `key_of` gives an item's sort key for the cursor.
+/// The `next` link continues by cursor; a page read by offset also has its `prev` link.
 pub fn cursor_list_response<T: Serialize>(
     req: &HttpRequest,
     page: &CursorPage,
     total: i64,
     mut rows: Vec<T>,
-    id_of: impl Fn(&T) -> String,
+    key_of: impl Fn(&T) -> Vec<String>,
 ) -> HttpResponse {
     let more = rows.len() as i64 > page.page.limit;
     rows.truncate(page.page.limit as usize);
-    let next_cursor = if more { rows.last().map(&id_of) } else { None };
-    let mut response = HttpResponse::Ok();
+    let next_cursor = if more { rows.last().map(|item| cursor(&key_of(item))) } else { None };
+    let (limit, offset) = (page.page.limit, page.page.offset);
+    let mut links = Vec::new();
     if let Some(cursor) = &next_cursor {
-        let url = url_with(req, &[("limit", page.page.limit.to_string()), ("after", cursor.clone())], &["offset"]);
-        response.insert_header((header::LINK, format!("<{url}>; rel=\"next\"")));
+        let url = url_with(req, &[("limit", limit.to_string()), ("after", cursor.clone())], &["offset"]);
+        links.push(format!("<{url}>; rel=\"next\""));
+    }
+    if page.after.is_none() && offset > 0 {
+        links.push(format!("<{}>; rel=\"prev\"", page_url(req, limit, (offset - limit).max(0))));
+    }
+    let mut response = HttpResponse::Ok();
+    if !links.is_empty() {
+        response.insert_header((header::LINK, links.join(", ")));
     }
     response.json(ListOf { items: rows, total, limit: page.page.limit, offset: page.page.offset, next_cursor })
 }
@@ -405,7 +433,10 @@ pub fn negotiate(req: &HttpRequest, offered: &[&'static str]) -> ApiResult<&'sta
     if accept.0.is_empty() {
         return Ok(default);
     }
-    for mime in accept.ranked() {
+    // `q=0` means "not this one"; `ranked` keeps such entries, in last place.
+    let refused: Vec<_> =
+        accept.0.iter().filter(|q| q.quality == header::Quality::ZERO).map(|q| q.item.clone()).collect();
+    for mime in accept.ranked().into_iter().filter(|mime| !refused.contains(mime)) {
         let (kind, subtype) = (mime.type_().as_str(), mime.subtype().as_str());
         let found = offered.iter().find(|media| {
             let (offered_kind, offered_subtype) = media.split_once('/').unwrap_or((media, ""));
@@ -522,16 +553,25 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpRes
 /// problem pages do): an anonymous caller only ever reads what is public (adopted plans, closed
 /// hearings, municipalities), so any cache may keep it a minute; what a token reads may hold
 /// drafts, so only the caller's own cache keeps it, and asks again (cheap with `If-None-Match`).
-/// `Vary: Authorization` keeps a shared cache from answering a token's request with the public
-/// copy.
-pub fn default_cache_control(anonymous: bool, method: &actix_web::http::Method, path: &str, headers: &mut HeaderMap) {
-    if !(method == actix_web::http::Method::GET && path.starts_with("/api/"))
-        || headers.contains_key(header::CACHE_CONTROL)
-    {
+/// `Vary: Authorization` (on every read) keeps any cache from answering one caller's request
+/// with another's copy.
+pub fn default_cache_control(
+    anonymous: bool,
+    method: &actix_web::http::Method,
+    path: &str,
+    status: StatusCode,
+    headers: &mut HeaderMap,
+) {
+    if !(method == actix_web::http::Method::GET && path.starts_with("/api/")) {
         return;
     }
-    let value = if anonymous { "public, max-age=60" } else { "private, no-cache" };
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(value));
+    let cacheable = status == StatusCode::OK || status == StatusCode::NOT_MODIFIED;
+    if cacheable && !headers.contains_key(header::CACHE_CONTROL) {
+        let value = if anonymous { "public, max-age=60" } else { "private, no-cache" };
+        headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(value));
+    }
+    // On every read, whoever set Cache-Control and whatever the status: what a read answers
+    // depends on the token.
     let vary = match headers.get(header::VARY).and_then(|v| v.to_str().ok()) {
         Some(existing) => format!("{existing}, Authorization"),
         None => "Authorization".to_owned(),

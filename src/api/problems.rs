@@ -11,7 +11,7 @@ use crate::error::{problem_type, ApiError, ApiResult, Problem, ProblemType, PROB
     tag = "problems",
     security(()),
     responses(
-        (status = 200, description = "The problem types", content((Vec<ProblemType> = "application/json"), (String = "text/html"))),
+        (status = 200, description = "The problem types", content((Vec<ProblemType> = "application/json"), (String = "text/html")), headers(("Cache-Control" = String))),
         (status = 406, description = "Neither HTML nor JSON is acceptable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -26,7 +26,7 @@ pub async fn list_problem_types(req: HttpRequest) -> ApiResult<HttpResponse> {
     security(()),
     params(("slug" = String, Path, description = "The last part of the problem's `type`", example = "precondition-failed")),
     responses(
-        (status = 200, description = "The problem type", content((ProblemType = "application/json"), (String = "text/html"))),
+        (status = 200, description = "The problem type", content((ProblemType = "application/json"), (String = "text/html")), headers(("Cache-Control" = String))),
         (status = 404, description = "No such problem type", body = Problem, content_type = "application/problem+json"),
         (status = 406, description = "Neither HTML nor JSON is acceptable", body = Problem, content_type = "application/problem+json"),
     )

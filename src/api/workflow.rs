@@ -111,18 +111,16 @@ pub struct Decision {
     pub text: Option<String>,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: String,
-    /// A decision is never changed once recorded, so its ETag stays the same.
+    /// A decision is never changed once recorded; its ETag is a digest of what it says, so it
+    /// changes only if the representation does (a new field in a later release).
     #[schema(example = "\"1\"")]
     pub etag: String,
 }
 
-/// Decisions are immutable: every one is at its first and only revision.
-const DECISION_REVISION: i64 = 1;
-
 impl TryFrom<DecisionRow> for Decision {
     type Error = ApiError;
     fn try_from(row: DecisionRow) -> ApiResult<Self> {
-        Ok(Decision {
+        let mut decision = Decision {
             outcome: stored(&row.outcome)?,
             meeting_date: row.meeting_date.format("%Y-%m-%d").to_string(),
             id: row.id,
@@ -133,8 +131,11 @@ impl TryFrom<DecisionRow> for Decision {
             text: row.text,
             recorded_at: row.recorded_at.and_utc(),
             recorded_by: row.recorded_by,
-            etag: http::etag(DECISION_REVISION),
-        })
+            etag: String::new(),
+        };
+        let bytes = serde_json::to_vec(&decision).map_err(|e| ApiError::Internal(e.to_string()))?;
+        decision.etag = versions::strong_etag(&[b"decision", &bytes]);
+        Ok(decision)
     }
 }
 
@@ -320,13 +321,12 @@ pub async fn get_decision(
     let id = id.into_inner();
     let decision = state
         .db(move |conn| {
-            let not_found = || ApiError::NotFound("no such decision, or it is not visible to this caller".into());
             let row: DecisionRow = decisions::table
                 .find(&id)
                 .select(DecisionRow::as_select())
                 .first(conn)
                 .optional()?
-                .ok_or_else(not_found)?;
+                .ok_or_else(crate::auth::policy::not_found)?;
             // The plan's readers see its decisions; anyone else learns nothing of either.
             plan_state::find_for(conn, &ctx, &row.plan_id, Action::Read)?;
             Decision::try_from(row)

@@ -94,7 +94,8 @@ pub fn authorize(caller: Option<&Caller>, action: Action, target: Target) -> Api
     }
 }
 
-fn not_found() -> ApiError {
+/// What a caller gets for anything it may not see: the same as for what does not exist.
+pub fn not_found() -> ApiError {
     ApiError::NotFound("no such resource, or it is not visible to this caller".into())
 }
 

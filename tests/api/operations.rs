@@ -86,6 +86,17 @@ async fn problem_types_resolve_to_their_pages() {
     assert_eq!(json.status, 200);
     assert_eq!(json.json()["status"], 412);
     assert_eq!(json.json()["title"], "Precondition failed");
+    // `q=0` refuses a type, however it ranks.
+    let refused = app
+        .call(
+            TestRequest::get()
+                .uri("/problems/conflict")
+                .insert_header(("accept", "text/html;q=0, application/json;q=0.5")),
+        )
+        .await;
+    assert!(refused.header("content-type").unwrap().starts_with("application/json"));
+    let none = app.call(TestRequest::get().uri("/problems/conflict").insert_header(("accept", "text/html;q=0"))).await;
+    assert_eq!(none.status, 406);
 
     let all = app.call(TestRequest::get().uri("/problems").insert_header(("accept", "application/json"))).await.json();
     let all = all.as_array().unwrap();
@@ -251,6 +262,62 @@ async fn openapi_declares_the_headers_the_service_sends() {
     // A diff's field values are any JSON value, not objects.
     let change = &api["components"]["schemas"]["FieldChange"]["properties"];
     assert!(change["before"].get("type").is_none() && change["after"].get("type").is_none(), "{change}");
+}
+
+/// What the server really sends is what the contract declares, header by header.
+#[actix_web::test]
+async fn headers_sent_are_declared() {
+    let app = TestApp::new().await;
+    let plan = app.plan("185", 2017).await;
+    let id = plan["id"].as_str().unwrap();
+    let etag = plan["etag"].as_str().unwrap();
+    let api = serde_json::to_value(beskplan::api::openapi()).unwrap();
+    let watched = [
+        "cache-control",
+        "etag",
+        "link",
+        "location",
+        "retry-after",
+        "www-authenticate",
+        "idempotent-replayed",
+        "x-request-id",
+    ];
+    let cases: Vec<(&str, &str, TestRequest)> = vec![
+        ("/api/v1/plans", "get", TestRequest::get().uri("/api/v1/plans?limit=1")),
+        ("/api/v1/plans/{plan_id}", "get", TestRequest::get().uri(&format!("/api/v1/plans/{id}"))),
+        (
+            "/api/v1/plans/{plan_id}",
+            "get",
+            TestRequest::get().uri(&format!("/api/v1/plans/{id}")).insert_header(("if-none-match", etag)),
+        ),
+        (
+            "/api/v1/municipalities",
+            "get",
+            TestRequest::get().uri("/api/v1/municipalities").insert_header(("authorization", "Bearer x")),
+        ),
+        ("/problems/{slug}", "get", TestRequest::get().uri("/problems/conflict")),
+    ];
+    for (template, method, request) in cases {
+        let response = app.call(request).await;
+        let declared = &api["paths"][template][method]["responses"][response.status.as_u16().to_string()]["headers"];
+        assert!(declared.is_object(), "{method} {template} {}: no headers declared", response.status);
+        let names: Vec<String> = declared.as_object().unwrap().keys().map(|k| k.to_lowercase()).collect();
+        for header in watched {
+            if response.header(header).is_some() {
+                assert!(
+                    names.iter().any(|n| n == header),
+                    "{method} {template} {} sends {header} undeclared",
+                    response.status
+                );
+            }
+        }
+    }
+    // Every read varies by token, whatever set its Cache-Control.
+    let summary_like = app.call(TestRequest::get().uri(&format!("/api/v1/plans/{id}/versions"))).await;
+    assert!(summary_like.header("vary").is_some_and(|v| v.contains("Authorization")), "{summary_like:?}");
+    let missing = app.call(TestRequest::get().uri("/api/v1/plans/0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f")).await;
+    assert!(missing.header("vary").is_some_and(|v| v.contains("Authorization")));
+    assert_eq!(missing.header("cache-control"), None, "errors are not marked cacheable");
 }
 
 /// `HEAD` on every documented `GET` answers what the `GET` answers (that the body is left out on

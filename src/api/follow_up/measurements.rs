@@ -203,6 +203,12 @@ pub fn record(
     })
 }
 
+/// A measurement's place in its list, for a cursor.
+fn cursor_key(measurement: &Measurement) -> Vec<String> {
+    let recorded = measurement.recorded_at.naive_utc().format(http::CURSOR_TIME).to_string();
+    vec![measurement.period_end.clone(), recorded, measurement.id.clone()]
+}
+
 fn list(
     conn: &mut DbConnection,
     ctx: &RequestContext,
@@ -220,14 +226,12 @@ fn list(
     };
     let total: i64 = filtered().count().get_result(conn)?;
     let mut rows = filtered();
-    if let Some(after) = &page.after {
-        // The cursor measurement's place in the order (period_end, recorded_at, id).
-        let (period_end, recorded_at, id) = filtered()
-            .filter(measurements::id.eq(after.clone()))
-            .select((measurements::period_end, measurements::recorded_at, measurements::id))
-            .first::<(NaiveDate, NaiveDateTime, String)>(conn)
-            .optional()?
-            .ok_or_else(http::CursorPage::unknown_cursor)?;
+    // The cursor measurement's place in the order (period_end, recorded_at, id).
+    let cursor = page.key(|[period, recorded, id]| {
+        let period = NaiveDate::parse_from_str(period, "%Y-%m-%d").ok()?;
+        Some((period, NaiveDateTime::parse_from_str(recorded, http::CURSOR_TIME).ok()?, id.to_owned()))
+    })?;
+    if let Some((period_end, recorded_at, id)) = cursor {
         use measurements::{id as id_column, period_end as period, recorded_at as recorded};
         rows = rows.filter(period.gt(period_end).or(
             period.eq(period_end).and(recorded.gt(recorded_at).or(recorded.eq(recorded_at).and(id_column.gt(id)))),
@@ -258,7 +262,7 @@ macro_rules! measurement_routes {
             let id = id.into_inner();
             let read = page.clone();
             let (total, items) = state.db(move |conn| list(conn, &ctx, Subject::$variant(&id), &read)).await?;
-            Ok(http::cursor_list_response(&req, &page, total, items, |m| m.id.clone()))
+            Ok(http::cursor_list_response(&req, &page, total, items, cursor_key))
         }
 
         #[utoipa::path(
@@ -304,7 +308,7 @@ fn find_row(conn: &mut DbConnection, id: &str) -> ApiResult<MeasurementRow> {
         .select(MeasurementRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| ApiError::NotFound(format!("no measurement with id {id}")))
+        .ok_or_else(crate::auth::policy::not_found)
 }
 
 /// Read a measurement.
