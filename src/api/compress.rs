@@ -45,14 +45,16 @@ impl Coding {
         Coding::ALL.into_iter().find(|coding| token.eq_ignore_ascii_case(coding.token()))
     }
 
-    /// Compresses all of `bytes` at a high ratio: for bodies that are kept and sent many times.
+    /// Compresses all of `bytes` at a good ratio: for bodies that are kept and sent many times.
     /// Per request the middleware uses actix's faster settings instead.
     pub fn encode(self, bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(bytes.len() / 4);
         match self {
             Coding::Brotli => {
-                // Quality 9 of 11: close to the best ratio at a fraction of quality 11's time.
-                let mut writer = brotli::CompressorWriter::new(&mut out, 32 * 1024, 9, 22);
+                // Quality 5: on version documents as small as 9 makes them, in a fifth of the time
+                // and about 3 MB of working memory instead of 34 MB (11 saves ~20 % more at 100×
+                // the time).
+                let mut writer = brotli::CompressorWriter::new(&mut out, 32 * 1024, 5, 22);
                 writer.write_all(bytes).expect("writing to memory");
                 writer.flush().expect("writing to memory");
             }
@@ -189,12 +191,14 @@ pub async fn compress<B: MessageBody>(
     let response = next.call(req).await?;
     Ok(response.map_body(|head, body| {
         let headers = &mut head.headers;
-        let own = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).and_then(Coding::from_token);
+        let own = headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().ok().and_then(Coding::from_token));
         let mut encoding = ContentEncoding::Identity;
         if let Some(own) = own {
-            // Encoded by the handler.
-            retag(headers, own);
-            vary(headers);
+            // Encoded by the handler: sent as it is (and named, if it is one of ours).
+            if let Some(own) = own {
+                retag(headers, own);
+                vary(headers);
+            }
         } else if head.status == StatusCode::NOT_MODIFIED {
             let etag = headers.get(header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default();
             if held.iter().any(|base| etag.trim_matches('"') == base) {
