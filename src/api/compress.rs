@@ -56,7 +56,8 @@ impl Coding {
                 // the time).
                 let mut writer = brotli::CompressorWriter::new(&mut out, 32 * 1024, 5, 22);
                 writer.write_all(bytes).expect("writing to memory");
-                writer.flush().expect("writing to memory");
+                // Ends the stream (as dropping would, but plainly).
+                writer.into_inner();
             }
             Coding::Gzip => {
                 let mut writer = flate2::write::GzEncoder::new(&mut out, flate2::Compression::best());
@@ -64,6 +65,8 @@ impl Coding {
                 writer.finish().expect("writing to memory");
             }
         }
+        // Kept for as long as the body is cached: without the growth slack.
+        out.shrink_to_fit();
         out
     }
 }
