@@ -190,6 +190,21 @@ sql_per_request() {
   awk -v d=$((after - before)) -v n="$n" 'BEGIN { printf "%.2f\n", d / n }'
 }
 
+# wire_bytes PATH [HEADER]: the bytes of one GET's body as sent (not decoded: curl without
+# --compressed), e.g. with "Accept-Encoding: br".
+wire_bytes() {
+  local args=(-s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $TOKEN")
+  [ -n "${2-}" ] && args+=(-H "$2")
+  curl "${args[@]}" "$BASE$1"
+}
+
+# content_encoding PATH [HEADER]: the Content-Encoding of one GET's answer ("" for none).
+content_encoding() {
+  local args=(-s -o /dev/null -D - -H "Authorization: Bearer $TOKEN")
+  [ -n "${2-}" ] && args+=(-H "$2")
+  curl "${args[@]}" "$BASE$1" | awk -F': *' 'tolower($1) == "content-encoding" { sub(/\r$/, "", $2); print $2 }'
+}
+
 repeat_get() { # path count -> a bulk file of GETs
   local i
   for ((i = 0; i < $2; i++)); do printf '%s\t\n' "$1"; done
@@ -246,11 +261,12 @@ db_pids() { # the throwaway PostgreSQL's postmaster and its children
   pgrep -P "$pm" || true
 }
 
-# bench NAME URL DURATION [LUA]: a warm-up, then the measured run; prints its JSON.
+# bench NAME URL DURATION [LUA [HEADER]]: a warm-up, then the measured run; prints its JSON.
 bench() {
-  local name=$1 url=$2 duration=$3 script=${4-}
+  local name=$1 url=$2 duration=$3 script=${4-} extra=${5-}
   local args=(-t"$THREADS" -c"$CONNS" --latency --timeout "$WRK_TIMEOUT" -H "Authorization: Bearer $TOKEN")
   [ -n "$script" ] && args+=(-s "$script")
+  [ -n "$extra" ] && args+=(-H "$extra")
   wrk "${args[@]}" -d"${WARMUP}s" "$url" >"$WORK/wrk-$BACKEND-$name-warmup.txt"
   local dbp busy0 total0 busy1 total1 s0 s1 d0 d1 wu ws TIMEFORMAT='%U %S'
   dbp=$(db_pids | tr '\n' ' ')

@@ -15,6 +15,7 @@ jq -r --arg file "$RESULT" '
   def ok($met): if $met then "met" else "**MISSED**" end;
   def bname: {sqlite: "SQLite", postgres: "PostgreSQL"}[.] // .;
   def endpoint: {healthz: "`GET /healthz` (ceiling)", version_document: "`GET /plans/{id}/versions/{n}` (version document, Allerød 201)",
+                 version_document_gzip: "the same, `Accept-Encoding: gzip`", version_document_br: "the same, `Accept-Encoding: br`",
                  plan_list: "`GET /plans` (plan list)", follow_up: "`GET /plans/{id}/follow-up?as_of=2015-09-30` (Jammerbugt 849)"}[.] // .;
   . as $r
   | ($r.backends | keys_unsorted) as $bs

@@ -63,23 +63,30 @@ run_backend() { # backend database_url
     '{"statement":"s","indicator":"i","unit":"count","comparator":"at_most","target":{"value":5,"due":"2030-12-31"}}' |
     jq -er .id)
 
-  local lua=$ROOT/bench/write_mix.lua name path json healthz_rps sql
-  local -a names=(healthz version_document plan_list follow_up)
-  local -a paths=("/healthz" "/api/v1/plans/$p201/versions/$v201" "/api/v1/plans"
-    "/api/v1/plans/$p849/follow-up?as_of=2015-09-30")
+  local lua=$ROOT/bench/write_mix.lua name path coding accept json healthz_rps sql
+  # The version document also as a client that accepts gzip or br asks for it (served from the
+  # compressed bytes kept with the cached version); response_bytes are the bytes on the wire.
+  local -a names=(healthz version_document version_document_gzip version_document_br plan_list follow_up)
+  local -a paths=("/healthz" "/api/v1/plans/$p201/versions/$v201" "/api/v1/plans/$p201/versions/$v201"
+    "/api/v1/plans/$p201/versions/$v201" "/api/v1/plans" "/api/v1/plans/$p849/follow-up?as_of=2015-09-30")
+  local -a codings=("" "" gzip br "" "")
   for i in "${!names[@]}"; do
     name=${names[$i]}
     path=${paths[$i]}
-    log "$BACKEND: wrk $name ($path)"
-    json=$(bench "$name" "$BASE$path" "$DURATION")
+    coding=${codings[$i]}
+    accept=${coding:+Accept-Encoding: $coding}
+    log "$BACKEND: wrk $name ($path${coding:+, $accept})"
+    json=$(bench "$name" "$BASE$path" "$DURATION" "" "$accept")
     [ "$name" = healthz ] && healthz_rps=$(jq -r .rps <<<"$json")
     repeat_get "$path" "$SEQ" >"$WORK/seq.in"
+    # Counted without Accept-Encoding (bulk reads the bodies as text); the coding changes no SQL.
     sql=$(sql_per_request GET "$WORK/seq.in")
-    record --arg b "$BACKEND" --arg n "$name" --arg p "$path" --argjson w "$json" --argjson sql "$sql" \
-      --argjson h "$healthz_rps" --argjson bytes "$(curl -s -o /dev/null -w '%{size_download}' \
-      -H "Authorization: Bearer $TOKEN" "$BASE$path")" \
+    record --arg b "$BACKEND" --arg n "$name" --arg p "$path" --arg ae "$coding" --argjson w "$json" \
+      --argjson sql "$sql" --argjson h "$healthz_rps" --argjson bytes "$(wire_bytes "$path" "$accept")" \
+      --arg ce "$(content_encoding "$path" "$accept")" \
       '{backend: $b, section: "read", name: $n, method: "GET", path: $p, response_bytes: $bytes,
-        sql_per_request: $sql, ratio_to_healthz: (($w.rps / $h * 1000 | round) / 1000)} + $w'
+        sql_per_request: $sql, ratio_to_healthz: (($w.rps / $h * 1000 | round) / 1000)}
+        + (if $ae == "" then {} else {accept_encoding: $ae, content_encoding: $ce} end) + $w'
   done
 
   log "$BACKEND: wrk write mix (goal, requirement patch, measurement) on draft plan $draft"
@@ -92,7 +99,7 @@ run_backend() { # backend database_url
   hwm_main=$(vm_kb VmHWM)
 
   # 5. Scaling: plans with 10, 100, 1000 goals, one requirement each, frozen as version 1.
-  local size year=2030 plan goals_in reqs_in created vpath fpath vbytes fbytes jv jf sv sf sp sg
+  local size year=2030 plan goals_in reqs_in created vpath fpath vbytes vbytes_br fbytes jv jvb jf sv sf sp sg
   for size in $SIZES; do
     year=$((year + 1))
     log "$BACKEND: scaling, creating a plan with $size goals"
@@ -117,14 +124,16 @@ run_backend() { # backend database_url
 
     vpath=/api/v1/plans/$plan/versions/1
     fpath="/api/v1/plans/$plan/follow-up?as_of=2030-06-30"
-    vbytes=$(curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $TOKEN" "$BASE$vpath")
-    fbytes=$(curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $TOKEN" "$BASE$fpath")
+    vbytes=$(wire_bytes "$vpath")
+    vbytes_br=$(wire_bytes "$vpath" "Accept-Encoding: br")
+    fbytes=$(wire_bytes "$fpath")
     repeat_get "$vpath" "$SEQ" >"$WORK/seq.in"
     sv=$(sql_per_request GET "$WORK/seq.in")
     repeat_get "$fpath" "$SEQ" >"$WORK/seq.in"
     sf=$(sql_per_request GET "$WORK/seq.in")
     log "$BACKEND: scaling $size goals: wrk version document ($vbytes bytes) and follow-up report"
     jv=$(bench "version_$size" "$BASE$vpath" "$SCALE_DURATION")
+    jvb=$(bench "version_br_$size" "$BASE$vpath" "$SCALE_DURATION" "" "Accept-Encoding: br")
     jf=$(bench "follow_up_$size" "$BASE$fpath" "$SCALE_DURATION")
     # Writes last (a new goal changes the plan's size).
     for ((g = 1; g <= SEQ; g++)); do printf '/api/v1/requirements/%s\t{"statement":"Bench %d"}\n' "$one_req" "$g"; done >"$WORK/seq.in"
@@ -132,9 +141,10 @@ run_backend() { # backend database_url
     for ((g = 1; g <= SEQ; g++)); do printf '/api/v1/plans/%s/goals\t{"title":"Bench","kind":"local"}\n' "$plan"; done >"$WORK/seq.in"
     sg=$(sql_per_request POST "$WORK/seq.in")
     record --arg b "$BACKEND" --argjson size "$size" --argjson vbytes "$vbytes" --argjson fbytes "$fbytes" --argjson jv "$jv" \
+      --argjson vbytes_br "$vbytes_br" --argjson jvb "$jvb" \
       --argjson jf "$jf" --argjson sv "$sv" --argjson sf "$sf" --argjson sp "$sp" --argjson sg "$sg" \
-      '{backend: $b, section: "scaling", goals: $size, requirements: $size, version_bytes: $vbytes, follow_up_bytes: $fbytes,
-        version_document: $jv, follow_up: $jf,
+      '{backend: $b, section: "scaling", goals: $size, requirements: $size, version_bytes: $vbytes,
+        version_bytes_br: $vbytes_br, follow_up_bytes: $fbytes, version_document: $jv, version_document_br: $jvb, follow_up: $jf,
         sql_per_request: {version_document: $sv, follow_up: $sf, patch_requirement: $sp, create_goal: $sg}}'
   done
 
@@ -200,6 +210,8 @@ jq -s \
   | .backends |= with_entries(.value |= (. + {targets: {
         version_document_ratio: (.reads[] | select(.name == "version_document") | .ratio_to_healthz),
         version_document_ratio_met: ((.reads[] | select(.name == "version_document") | .ratio_to_healthz) >= 0.6),
+        version_document_br_ratio: ([.reads[] | select(.name == "version_document_br") | .ratio_to_healthz] | first),
+        version_document_gzip_ratio: ([.reads[] | select(.name == "version_document_gzip") | .ratio_to_healthz] | first),
         read_p99_max_ms: ([.reads[] | select(.name != "healthz") | .p99_ms] | max),
         read_p99_met: ([.reads[] | select(.name != "healthz") | .p99_ms] | all(. < 10)),
         rss_mb: (.memory.vmhwm_kb / 1024 * 10 | round / 10),
@@ -207,7 +219,7 @@ jq -s \
         write_non2xx: (.write_mix.responses_non2xx + (.write_mix.warmup.responses_non2xx // 0)),
         sql_per_request_constant: ([.scaling[].sql_per_request | to_entries[]] | group_by(.key)
           | all((map(.value) | max) - (map(.value) | min) < 0.5)),
-        max_other_cpu_pct: ([.reads[], .write_mix, (.scaling[] | .version_document, .follow_up)]
+        max_other_cpu_pct: ([.reads[], .write_mix, (.scaling[] | .version_document, .version_document_br, .follow_up)]
           | map(.cpu_share_of_machine.other_pct) | max)
       }}))
   ' "$RECORDS" >"$RESULT.tmp"

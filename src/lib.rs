@@ -220,6 +220,8 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(api::head::head_as_get))
         .wrap(Condition::new(cors.is_some(), cors.unwrap_or_default()))
         .wrap(actix_web::middleware::from_fn(api::http::problems_for_bare_errors))
+        // Outside CORS, which rewrites `Vary` from its first value only.
+        .wrap(actix_web::middleware::from_fn(api::compress::compress))
         .wrap(state.metrics.clone())
         .wrap(TracingLogger::default())
 }

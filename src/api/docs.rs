@@ -226,7 +226,12 @@ problem_set!(
 /// The response headers the service sends, declared once under `components/headers`:
 /// `(name, description, schema type)`.
 const HEADERS: &[(&str, &str, Type)] = &[
-    ("ETag", "The resource's entity tag, for `If-Match` and `If-None-Match`", Type::String),
+    (
+        "ETag",
+        "The resource's entity tag, for `If-Match` and `If-None-Match`. A compressed response's tag names its \
+         coding (`\"…-br\"`, `\"…-gzip\"`); either form is accepted",
+        Type::String,
+    ),
     ("Location", "Where the created resource is", Type::String),
     ("Link", "The `next` and `prev` pages of the list (RFC 8288)", Type::String),
     ("Cache-Control", "How long and by whom the response may be cached", Type::String),

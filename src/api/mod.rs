@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod compress;
 pub mod content;
 pub use content::{focus_areas, follow_up_measures, goals, requirements, sections};
 pub mod deadline;

@@ -13,15 +13,16 @@ use serde_json::{json, Value};
 
 use crate::common::{TestApp, TestDatabase, ADMIN_PASSWORD, JWT_SECRET};
 
-/// The binary, serving on a loopback port of its own with a one-second body deadline.
-struct Server {
+/// The binary, serving on a loopback port of its own with a one-second body deadline (also used
+/// by `compression`).
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     _database: TestDatabase,
 }
 
 impl Server {
-    fn start() -> Server {
+    pub(crate) fn start() -> Server {
         let database = TestDatabase::new();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(env!("CARGO_BIN_EXE_beskplan"))

@@ -10,6 +10,7 @@ mod common;
 
 mod audit;
 mod auth;
+mod compression;
 mod content;
 mod demo;
 mod durability;

@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use super::{
     create, document_of, read, read_with_owner, strong_etag, NewVersion, Version, VersionDocument, VersionRow,
 };
+use crate::api::compress;
 use crate::api::docs::{CreateProblems, IdempotencyKey, ItemProblems, ListProblems};
 use crate::api::http::{self, ListOf, PageQuery};
 use crate::api::municipalities;
@@ -133,18 +134,36 @@ pub async fn get_version(
 ) -> ApiResult<HttpResponse> {
     let (plan_id, number) = path.into_inner();
     let cache = state.versions.clone();
-    let (stored, public) = state.db(move |conn| read(conn, &cache, &ctx, &plan_id, number)).await?;
+    // Sent in the client's coding from bytes compressed once and kept with the cached version.
+    let coding = compress::accepted(&req);
+    let (stored, public) = state
+        .db(move |conn| {
+            let (stored, public) = read(conn, &cache, &ctx, &plan_id, number)?;
+            // Compressing (the first time only) belongs here, on the blocking pool.
+            if let Some(coding) = coding {
+                stored.encoded(coding);
+            }
+            Ok((stored, public))
+        })
+        .await?;
     if not_modified(&req, &stored.etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, stored.etag.clone()))
             .insert_header(immutable(public))
             .finish());
     }
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header((header::ETAG, stored.etag.clone()))
-        .insert_header(immutable(public))
-        .body(stored.body.clone()))
+    let mut response = HttpResponse::Ok();
+    // The compression middleware adds the coding to the ETag and `Vary`, and sends these bytes as
+    // they are.
+    response.content_type("application/json").insert_header((header::ETAG, stored.etag.clone()));
+    let body = match coding.and_then(|coding| Some((coding, stored.encoded(coding)?))) {
+        Some((coding, bytes)) => {
+            response.insert_header((header::CONTENT_ENCODING, coding.token()));
+            bytes.clone()
+        }
+        None => stored.body.clone(),
+    };
+    Ok(response.insert_header(immutable(public)).body(body))
 }
 
 #[derive(Debug, Deserialize, Serialize, IntoParams)]

@@ -10,7 +10,7 @@ mod handlers;
 pub use assembly::current_document;
 pub use handlers::{create_version, diff_versions, get_version, list_versions, version_document, DiffQuery};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::web;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::api::audit::{self, snapshot};
+use crate::api::compress::{self, Coding};
 use crate::api::plan_state;
 use crate::auth::policy::{self, Action, Target};
 use crate::auth::RequestContext;
@@ -35,6 +36,26 @@ use crate::now;
 pub struct StoredVersion {
     pub body: web::Bytes,
     pub etag: String,
+    /// The body in each of `Coding::ALL`, compressed the first time a client asks for it, so
+    /// that no request compresses it again; `None` when it is too small to be worth it.
+    encoded: [OnceLock<Option<web::Bytes>>; Coding::ALL.len()],
+}
+
+impl StoredVersion {
+    pub fn new(body: web::Bytes, etag: String) -> Self {
+        StoredVersion { body, etag, encoded: Default::default() }
+    }
+
+    /// The body in `coding`; compresses it on the first call (run it off the async workers).
+    pub fn encoded(&self, coding: Coding) -> Option<&web::Bytes> {
+        let index = Coding::ALL.iter().position(|c| *c == coding).expect("a coding of Coding::ALL");
+        self.encoded[index]
+            .get_or_init(|| {
+                let worth = compress::worth_compressing(self.body.len() as u64);
+                worth.then(|| web::Bytes::from(coding.encode(&self.body)))
+            })
+            .as_ref()
+    }
 }
 
 pub type VersionCache = quick_cache::sync::Cache<(String, i32), Arc<StoredVersion>>;
@@ -227,7 +248,7 @@ pub(super) fn read_with_owner(
     }
     let (body, etag): (String, String) =
         versions::table.find((plan_id, number)).select((versions::body, versions::etag)).first(conn)?;
-    let stored = Arc::new(StoredVersion { body: web::Bytes::from(body), etag });
+    let stored = Arc::new(StoredVersion::new(web::Bytes::from(body), etag));
     cache.insert(key, stored.clone());
     Ok((stored, public, municipality))
 }
