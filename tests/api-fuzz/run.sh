@@ -33,79 +33,25 @@ ROLES=${FUZZ_ROLES:-anonymous viewer consultee approver planner admin token}
 step() { printf '\n==> %s\n' "$*"; }
 started=$(date +%s)
 
+# shellcheck source=tests/lib/server.sh
+source "$ROOT/tests/lib/server.sh"
+
 step "Python and Schemathesis (in $VENV)"
-make_venv() { rm -rf "$VENV" && python3 -m venv "$VENV" >/dev/null; }
-if [ ! -x "$VENV/bin/pip" ] && ! make_venv; then
-  # Debian's python3 creates virtual environments only with python3-venv installed.
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq python3 python3-venv >/dev/null
-    make_venv
-  else
-    echo "python3 with the venv module is needed (Debian: apt-get install python3-venv)" >&2
-    exit 2
-  fi
-fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements.txt"
-PY="$VENV/bin/python"
+make_python "$VENV" "$HERE/requirements.txt"
 ST="$VENV/bin/st"
 "$ST" --version
 
-if [ -n "${BESKPLAN_BIN:-}" ]; then
-  BIN=$BESKPLAN_BIN
-else
-  step "cargo build"
-  (cd "$ROOT" && cargo build --bin beskplan)
-  TARGET_DIR=$(cd "$ROOT" && cargo metadata --no-deps --format-version 1 \
-    | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-  BIN="$TARGET_DIR/debug/beskplan"
-fi
-[ -x "$BIN" ] || { echo "no beskplan binary at $BIN" >&2; exit 2; }
+find_beskplan "$ROOT"
 
 step "Start beskplan with the demo data"
 WORK=$(mktemp -d)
-SERVER_PID=
 cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  stop_beskplan
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-BESKPLAN_DEMO=1 \
-  DATABASE_URL="$WORK/fuzz.sqlite3" \
-  BESKPLAN_BIND="127.0.0.1:$PORT" \
-  BESKPLAN_JWT_SECRET="api-fuzz-secret-$(date +%s%N)-0123456789abcdef" \
-  BESKPLAN_LOG_FORMAT=text \
-  RUST_LOG=warn \
-  "$BIN" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-
-"$PY" - "$BASE" "$SERVER_PID" <<'EOF'
-import os, sys, time, urllib.request
-base, pid = sys.argv[1], int(sys.argv[2])
-deadline = time.time() + 120
-while time.time() < deadline:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        sys.exit("beskplan exited during start-up")
-    try:
-        with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-            if response.status == 200:
-                sys.exit(0)
-    except Exception:
-        pass
-    time.sleep(0.5)
-sys.exit("beskplan was not ready within 120 s")
-EOF
-echo "ready on $BASE (pid $SERVER_PID)"
+start_beskplan "$WORK" fuzz
 
 # A bearer token for a demo user, from the token endpoint (form-encoded password grant).
 token() {
