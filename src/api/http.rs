@@ -542,7 +542,10 @@ impl crate::auth::Routes for KnownPaths {
 pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpResponse {
     let error = match known.allowed(req.path()) {
         Some(methods) if !methods.iter().any(|m| m.method == req.method().as_str()) => {
-            ApiError::MethodNotAllowed { allow: methods.iter().map(|m| m.method.to_owned()).collect() }
+            // Every GET also answers HEAD (`api::head`).
+            let allow =
+                methods.iter().flat_map(|m| if m.method == "GET" { vec!["GET", "HEAD"] } else { vec![m.method] });
+            ApiError::MethodNotAllowed { allow: allow.map(str::to_owned).collect() }
         }
         _ => ApiError::NotFound(format!("no resource at {}", req.path())),
     };

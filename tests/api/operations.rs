@@ -36,10 +36,10 @@ async fn routing_errors_are_problems() {
     let app = TestApp::new().await;
     app.get("/nothing/here").await.problem(404);
     let response = app.call(TestRequest::delete().uri("/api/v1/plans")).await;
-    assert_eq!(response.header("allow").as_deref(), Some("GET, POST"));
+    assert_eq!(response.header("allow").as_deref(), Some("GET, HEAD, POST"));
     response.problem(405);
     let response = app.call(TestRequest::put().uri("/api/v1/plans/0193a4b2-7c1e-7d3a-9f00-1a2b3c4d5e6f")).await;
-    assert_eq!(response.header("allow").as_deref(), Some("GET, PATCH, DELETE"));
+    assert_eq!(response.header("allow").as_deref(), Some("GET, HEAD, PATCH, DELETE"));
 }
 
 /// Query parameters an operation does not declare are refused alike on lists, items and
