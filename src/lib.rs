@@ -200,7 +200,6 @@ pub fn app(
         .wrap_fn(|req, srv| {
             let refused = api::http::refused_uri(&req);
             let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-            let (method, path) = (req.method().clone(), req.path().to_owned());
             let response = match refused {
                 Some(error) => futures_util::future::Either::Left(std::future::ready(Ok(req.error_response(error)))),
                 None => futures_util::future::Either::Right(srv.call(req)),
@@ -210,10 +209,7 @@ pub fn app(
                 if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
                     response.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
                 }
-                // Anonymous as the authentication middleware decided it.
-                let anonymous = auth::caller_of(response.request()).is_none();
-                let status = response.status();
-                api::http::default_cache_control(anonymous, &method, &path, status, response.headers_mut());
+                api::http::default_cache_control(&mut response);
                 Ok(response)
             }
         })

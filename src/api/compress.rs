@@ -194,10 +194,10 @@ pub async fn compress<B: MessageBody>(
     let response = next.call(req).await?;
     Ok(response.map_body(|head, body| {
         let headers = &mut head.headers;
-        let own = headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().ok().and_then(Coding::from_token));
         let mut encoding = ContentEncoding::Identity;
-        if let Some(own) = own {
+        if headers.contains_key(header::CONTENT_ENCODING) {
             // Encoded by the handler: sent as it is (and named, if it is one of ours).
+            let own = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).and_then(Coding::from_token);
             if let Some(own) = own {
                 retag(headers, own);
                 vary(headers);

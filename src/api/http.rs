@@ -281,9 +281,14 @@ pub fn has_condition(headers: &HeaderMap) -> bool {
     headers.contains_key(header::IF_MATCH)
 }
 
+/// Whether `If-None-Match` names `etag` (or `*`): the answer is `304 Not Modified`.
+pub fn not_modified(req: &HttpRequest, etag: &str) -> bool {
+    condition(req.headers(), header::IF_NONE_MATCH, etag, true) == Some(true)
+}
+
 /// A resource answered with its `ETag`, or `304 Not Modified` when `If-None-Match` names it.
 pub fn entity_response<T: Serialize>(req: &HttpRequest, etag: &str, body: &T) -> HttpResponse {
-    if condition(req.headers(), header::IF_NONE_MATCH, etag, true) == Some(true) {
+    if not_modified(req, etag) {
         return HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish();
     }
     HttpResponse::Ok().insert_header((header::ETAG, etag)).json(body)
@@ -558,16 +563,15 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownPaths>) -> HttpRes
 /// drafts, so only the caller's own cache keeps it, and asks again (cheap with `If-None-Match`).
 /// `Vary: Authorization` (on every read) keeps any cache from answering one caller's request
 /// with another's copy.
-pub fn default_cache_control(
-    anonymous: bool,
-    method: &actix_web::http::Method,
-    path: &str,
-    status: StatusCode,
-    headers: &mut HeaderMap,
-) {
-    if !(method == actix_web::http::Method::GET && path.starts_with("/api/")) {
+pub fn default_cache_control<B>(response: &mut actix_web::dev::ServiceResponse<B>) {
+    let req = response.request();
+    if !(req.method() == actix_web::http::Method::GET && req.path().starts_with("/api/")) {
         return;
     }
+    // Anonymous as the authentication middleware decided it.
+    let anonymous = crate::auth::is_anonymous(req);
+    let status = response.status();
+    let headers = response.headers_mut();
     let cacheable = status == StatusCode::OK || status == StatusCode::NOT_MODIFIED;
     if cacheable && !headers.contains_key(header::CACHE_CONTROL) {
         let value = if anonymous { "public, max-age=60" } else { "private, no-cache" };

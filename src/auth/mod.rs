@@ -186,6 +186,11 @@ pub async fn authenticate_requests(
 }
 
 /// The caller of a request that passed `authenticate_requests`.
+/// Whether the request was authenticated as nobody (without copying the caller, for the hot path).
+pub fn is_anonymous(req: &HttpRequest) -> bool {
+    req.extensions().get::<Authenticated>().is_none_or(|a| a.0.is_none())
+}
+
 pub fn caller_of(req: &HttpRequest) -> Option<Caller> {
     req.extensions().get::<Authenticated>().and_then(|a| a.0.clone())
 }

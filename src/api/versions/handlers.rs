@@ -30,14 +30,6 @@ fn immutable(public: bool) -> (header::HeaderName, &'static str) {
     (header::CACHE_CONTROL, value)
 }
 
-fn not_modified(req: &HttpRequest, etag: &str) -> bool {
-    req.headers()
-        .get_all(header::IF_NONE_MATCH)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| tag.trim() == etag || tag.trim() == "*")
-}
-
 /// The versions of a plan, oldest first.
 ///
 /// Anonymous callers see the adopted ones.
@@ -146,7 +138,7 @@ pub async fn get_version(
             Ok((stored, public))
         })
         .await?;
-    if not_modified(&req, &stored.etag) {
+    if http::not_modified(&req, &stored.etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, stored.etag.clone()))
             .insert_header(immutable(public))
@@ -205,7 +197,7 @@ pub async fn diff_versions(
         .await?;
     let etag = strong_etag(&[b"diff", from.etag.as_bytes(), to.etag.as_bytes()]);
     let public = to_public && from_public;
-    if not_modified(&req, &etag) {
+    if http::not_modified(&req, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .insert_header(immutable(public))
@@ -272,7 +264,7 @@ pub async fn version_document(
     let vary = (header::VARY, "Accept");
     // The page names the municipality, whose name may change: cached, but revalidated.
     let cache_control = if public { "public, max-age=300" } else { "private, max-age=300" };
-    if not_modified(&req, &etag) {
+    if http::not_modified(&req, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .insert_header((header::CACHE_CONTROL, cache_control))
