@@ -185,12 +185,12 @@ pub async fn authenticate_requests(
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)
 }
 
-/// The caller of a request that passed `authenticate_requests`.
 /// Whether the request was authenticated as nobody (without copying the caller, for the hot path).
 pub fn is_anonymous(req: &HttpRequest) -> bool {
     req.extensions().get::<Authenticated>().is_none_or(|a| a.0.is_none())
 }
 
+/// The caller of a request that passed `authenticate_requests`.
 pub fn caller_of(req: &HttpRequest) -> Option<Caller> {
     req.extensions().get::<Authenticated>().and_then(|a| a.0.clone())
 }
